@@ -1,0 +1,3 @@
+from vgtui.cli import main
+
+raise SystemExit(main())

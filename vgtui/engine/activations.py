@@ -1,0 +1,139 @@
+"""Activation functions by name, each with its output range and its health rule.
+
+A spec is ``name[:param]``: ``leaky_relu:0.2`` (negative slope), ``elu:0.5`` (alpha),
+``maxout:3`` (number of linear pieces). The *range* fixes the histogram's x-axis where the output is
+bounded. The *rule* says what an unhealthy unit looks like: ``dead`` for the ReLU family (a unit whose
+output is exactly zero for every sample of the batch) and ``saturated`` for bounded squashing functions
+(output within 0.01 of a bound, where the derivative is nearly zero).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from vgtui.engine.specs import split_spec
+
+INF = math.inf
+
+
+class Maxout(nn.Module):
+    """Max over ``k`` linear pieces: the input has ``k * units`` features, the output ``units``."""
+
+    def __init__(self, k: int) -> None:
+        super().__init__()
+        self.k = k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.unflatten(-1, (-1, self.k)).amax(dim=-1)
+
+    def extra_repr(self) -> str:
+        return f"k={self.k}"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What the registry knows of one activation."""
+
+    description: str
+    factory: Callable[[float | None], nn.Module]
+    default: float | None = None
+    lo: float = -INF
+    hi: float = INF
+    rule: str | None = None  # "dead" | "saturated" | None
+    param_name: str = ""
+
+
+def _elu_lo(alpha: float | None) -> float:
+    return -(alpha if alpha is not None else 1.0)
+
+
+KINDS: dict[str, Kind] = {
+    "sigmoid": Kind("1/(1+e^-x), range (0, 1), derivative at most 1/4", lambda p: nn.Sigmoid(),
+                    lo=0.0, hi=1.0, rule="saturated"),
+    "tanh": Kind("hyperbolic tangent, range (-1, 1), derivative at most 1", lambda p: nn.Tanh(),
+                 lo=-1.0, hi=1.0, rule="saturated"),
+    "relu": Kind("max(0, x); units can die (zero for every input)", lambda p: nn.ReLU(),
+                 lo=0.0, rule="dead"),
+    "leaky_relu": Kind("x if x > 0 else slope*x (slope 0.01 by default)",
+                       lambda p: nn.LeakyReLU(p), default=0.01, rule="dead", param_name="slope"),
+    "elu": Kind("x if x > 0 else alpha*(e^x - 1) (alpha 1 by default)", lambda p: nn.ELU(p),
+                default=1.0, lo=-1.0, rule="dead", param_name="alpha"),
+    "selu": Kind("scaled ELU, self-normalising with LeCun init", lambda p: nn.SELU(),
+                 lo=-1.7581, rule="dead"),
+    "gelu": Kind("x * Phi(x), the transformer default", lambda p: nn.GELU(), lo=-0.17, rule="dead"),
+    "silu": Kind("x * sigmoid(x) (swish)", lambda p: nn.SiLU(), lo=-0.279, rule="dead"),
+    "softsign": Kind("x/(1+|x|), range (-1, 1), saturates slower than tanh", lambda p: nn.Softsign(),
+                     lo=-1.0, hi=1.0, rule="saturated"),
+    "maxout": Kind("max of k linear pieces (k 2 by default)", lambda p: Maxout(int(p)),
+                   default=2, param_name="k"),
+    "identity": Kind("f(x) = x: a deep linear network", lambda p: nn.Identity()),
+}
+NAMES = list(KINDS)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A parsed activation spec."""
+
+    name: str
+    param: float | None
+    kind: Kind
+
+    @property
+    def label(self) -> str:
+        if self.param is None or self.param == self.kind.default:
+            return self.name
+        return f"{self.name}:{self.param:g}"
+
+    @property
+    def lo(self) -> float:
+        return _elu_lo(self.param) if self.name == "elu" else self.kind.lo
+
+    @property
+    def hi(self) -> float:
+        return self.kind.hi
+
+    @property
+    def rule(self) -> str | None:
+        return self.kind.rule
+
+    @property
+    def pieces(self) -> int:
+        """How many inputs per output unit (k for maxout, else 1)."""
+        return int(self.param) if self.name == "maxout" else 1
+
+    def make(self) -> nn.Module:
+        return self.kind.factory(self.param)
+
+
+def parse_activation(spec: str) -> Activation:
+    """``"leaky_relu:0.2"`` -> Activation; raises ConfigError naming the valid choices."""
+    from vgtui.engine.errors import ConfigError
+
+    name, param = split_spec("activation", spec, NAMES)
+    kind = KINDS[name]
+    if param is not None and not kind.param_name:
+        raise ConfigError("activation", spec, f"{name} without a parameter")
+    if param is None:
+        param = kind.default
+    if name == "maxout" and (param != int(param) or not 1 <= param <= 16):
+        raise ConfigError("activation", spec, "maxout:k with k an integer in 1..16")
+    if name == "elu" and param <= 0:
+        raise ConfigError("activation", spec, "elu:alpha with alpha > 0")
+    if name == "leaky_relu" and param < 0:
+        raise ConfigError("activation", spec, "leaky_relu:slope with slope >= 0")
+    return Activation(name, param, kind)
+
+
+def saturated_mask(act: Activation, y: torch.Tensor) -> torch.Tensor | None:
+    """Boolean mask of values in the saturated zone, or None where the rule does not apply."""
+    if act.rule != "saturated":
+        return None
+    if act.name == "sigmoid":
+        return (y < 0.01) | (y > 0.99)
+    return y.abs() > 0.99
