@@ -1,5 +1,123 @@
-"""Command line: flags -> RunConfig; picks headless or the dashboard."""
+"""Command line: flags -> RunConfig; picks the dashboard, a headless run, the list, or bench."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from typing import NoReturn
+
+from vgtui.engine.config import RunConfig
+from vgtui.engine.errors import ConfigError, DataError
+
+_HELP = {
+    "activation": "activation function, name[:param] (see --list)",
+    "init": "weight initializer, name[:param] (see --list)",
+    "depth": "hidden layers, 1..100",
+    "width": "units per hidden layer, 1..8192",
+    "dataset": "training data (see --list)",
+    "optimizer": "sgd, momentum, nesterov, adam, adamw, rmsprop or adagrad",
+    "lr": "learning rate",
+    "momentum": "momentum for the momentum and nesterov optimizers",
+    "batch_size": "samples per step",
+    "steps": "optimizer steps; 0 runs until stopped",
+    "seed": "random seed (initialisation, batches, dropout)",
+    "device": "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps",
+    "norm": "normalisation in each hidden layer: none, batch or layer",
+    "residual": "residual connections around each hidden layer",
+    "dropout": "dropout probability after each activation, 0 <= p < 1",
+    "weight_decay": "L2 weight decay",
+    "grad_clip": "clip the global gradient norm to this (0: off)",
+    "every": "steps between snapshots",
+    "bins": "histogram bins",
+    "data_dir": "directory with the MNIST IDX files (default: the user cache)",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """Errors are one line and exit 2, never a usage dump or a traceback."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"vgtui: error: {message} (see vgtui --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="vgtui",
+        description="Watch vanishing and exploding gradients live. With no options, opens the "
+        "dashboard on a deep sigmoid network whose gradients vanish.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--headless", action="store_true", help="train without the dashboard")
+    mode.add_argument(
+        "--list",
+        action="store_true",
+        help="list activations, initializers, datasets and optimizers",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="headless: print only the summary JSON when the run ends",
+    )
+    parser.add_argument("--log", metavar="FILE", help="write the run log (JSON Lines) to FILE")
+    parser.add_argument("--fps", type=float, default=12.0, help="dashboard frames per second")
+    config = parser.add_argument_group("run configuration")
+    for f in dataclasses.fields(RunConfig):
+        flag = "--" + f.name.replace("_", "-")
+        kind = {"int": int, "float": float}.get(str(f.type), str)
+        if f.type in ("bool", bool):
+            config.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=_HELP[f.name]
+            )
+        else:
+            config.add_argument(
+                flag,
+                type=kind,
+                default=None,
+                metavar=f.name.upper(),
+                help=f"{_HELP[f.name]} (default: {f.default})",
+            )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The flags that were given, over RunConfig's defaults."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)}
+    return RunConfig(**{k: v for k, v in given.items() if v is not None})
+
+
+def fail(message: str) -> int:
+    print(f"vgtui: error: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
-    return 0
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["bench"]:
+        from vgtui.bench import main as bench_main
+
+        return bench_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.list:
+        from vgtui.listing import print_list
+
+        print_list()
+        return 0
+    try:
+        config = config_from_args(args)
+    except ConfigError as err:
+        return fail(
+            f"--{err.field.replace('_', '-')}: {err.value!r} is not valid; expected {err.valid}"
+        )
+    if args.fps <= 0:
+        return fail(f"--fps: {args.fps!r} is not valid; expected a number > 0")
+    try:
+        if args.headless:
+            from vgtui.headless import run_headless
+
+            return run_headless(config, log_path=args.log, as_json=args.json)
+        from vgtui.ui.app import run_app
+
+        return run_app(config, fps=args.fps, log_path=args.log)
+    except (ConfigError, DataError) as err:
+        return fail(str(err))

@@ -53,24 +53,56 @@ def _elu_lo(alpha: float | None) -> float:
 
 
 KINDS: dict[str, Kind] = {
-    "sigmoid": Kind("1/(1+e^-x), range (0, 1), derivative at most 1/4", lambda p: nn.Sigmoid(),
-                    lo=0.0, hi=1.0, rule="saturated"),
-    "tanh": Kind("hyperbolic tangent, range (-1, 1), derivative at most 1", lambda p: nn.Tanh(),
-                 lo=-1.0, hi=1.0, rule="saturated"),
-    "relu": Kind("max(0, x); units can die (zero for every input)", lambda p: nn.ReLU(),
-                 lo=0.0, rule="dead"),
-    "leaky_relu": Kind("x if x > 0 else slope*x (slope 0.01 by default)",
-                       lambda p: nn.LeakyReLU(p), default=0.01, rule="dead", param_name="slope"),
-    "elu": Kind("x if x > 0 else alpha*(e^x - 1) (alpha 1 by default)", lambda p: nn.ELU(p),
-                default=1.0, lo=-1.0, rule="dead", param_name="alpha"),
-    "selu": Kind("scaled ELU, self-normalising with LeCun init", lambda p: nn.SELU(),
-                 lo=-1.7581, rule="dead"),
+    "sigmoid": Kind(
+        "1/(1+e^-x), range (0, 1), derivative at most 1/4",
+        lambda p: nn.Sigmoid(),
+        lo=0.0,
+        hi=1.0,
+        rule="saturated",
+    ),
+    "tanh": Kind(
+        "hyperbolic tangent, range (-1, 1), derivative at most 1",
+        lambda p: nn.Tanh(),
+        lo=-1.0,
+        hi=1.0,
+        rule="saturated",
+    ),
+    "relu": Kind(
+        "max(0, x); units can die (zero for every input)", lambda p: nn.ReLU(), lo=0.0, rule="dead"
+    ),
+    "leaky_relu": Kind(
+        "x if x > 0 else slope*x (slope 0.01 by default)",
+        lambda p: nn.LeakyReLU(p),
+        default=0.01,
+        rule="dead",
+        param_name="slope",
+    ),
+    "elu": Kind(
+        "x if x > 0 else alpha*(e^x - 1) (alpha 1 by default)",
+        lambda p: nn.ELU(p),
+        default=1.0,
+        lo=-1.0,
+        rule="dead",
+        param_name="alpha",
+    ),
+    "selu": Kind(
+        "scaled ELU, self-normalising with LeCun init", lambda p: nn.SELU(), lo=-1.7581, rule="dead"
+    ),
     "gelu": Kind("x * Phi(x), the transformer default", lambda p: nn.GELU(), lo=-0.17, rule="dead"),
     "silu": Kind("x * sigmoid(x) (swish)", lambda p: nn.SiLU(), lo=-0.279, rule="dead"),
-    "softsign": Kind("x/(1+|x|), range (-1, 1), saturates slower than tanh", lambda p: nn.Softsign(),
-                     lo=-1.0, hi=1.0, rule="saturated"),
-    "maxout": Kind("max of k linear pieces (k 2 by default)", lambda p: Maxout(int(p)),
-                   default=2, param_name="k"),
+    "softsign": Kind(
+        "x/(1+|x|), range (-1, 1), saturates slower than tanh",
+        lambda p: nn.Softsign(),
+        lo=-1.0,
+        hi=1.0,
+        rule="saturated",
+    ),
+    "maxout": Kind(
+        "max of k linear pieces (k 2 by default)",
+        lambda p: Maxout(int(p)),
+        default=2,
+        param_name="k",
+    ),
     "identity": Kind("f(x) = x: a deep linear network", lambda p: nn.Identity()),
 }
 NAMES = list(KINDS)

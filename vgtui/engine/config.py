@@ -107,7 +107,9 @@ def _float_in(
 ) -> None:
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if ok:
-        ok = (value > lo if low_open else value >= lo) and (value < hi if high_open else value <= hi)
+        ok = (value > lo if low_open else value >= lo) and (
+            value < hi if high_open else value <= hi
+        )
     if not ok:
         left = "(" if low_open else "["
         right = ")" if high_open or hi == math.inf else "]"

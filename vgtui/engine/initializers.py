@@ -40,29 +40,52 @@ def _uniform(w: torch.Tensor, a: float) -> None:
 
 
 KINDS: dict[str, Kind] = {
-    "normal": Kind("N(0, std^2), std 1 by default (normal:0.01 is the classic 'small random')",
-                   lambda w, p: _normal(w, p), default=1.0, param_name="std"),
-    "uniform": Kind("U[-a, a], a 1 by default", lambda w, p: _uniform(w, p), default=1.0,
-                    param_name="a"),
-    "xavier": Kind("Glorot normal: N(0, 2/(fan_in+fan_out))",
-                   lambda w, p: nn.init.xavier_normal_(w)),
-    "xavier_uniform": Kind("Glorot uniform: U[-a, a], a = sqrt(6/(fan_in+fan_out))",
-                           lambda w, p: nn.init.xavier_uniform_(w)),
-    "he": Kind("Kaiming normal (fan_in): N(0, 2/fan_in), for ReLU",
-               lambda w, p: nn.init.kaiming_normal_(w, nonlinearity="relu")),
-    "he_uniform": Kind("Kaiming uniform (fan_in): U[-a, a], a = sqrt(6/fan_in)",
-                       lambda w, p: nn.init.kaiming_uniform_(w, nonlinearity="relu")),
-    "lecun": Kind("LeCun normal: N(0, 1/fan_in), for SELU",
-                  lambda w, p: _normal(w, math.sqrt(1.0 / _fans(w)[0]))),
-    "orthogonal": Kind("a (semi-)orthogonal matrix: all singular values 1",
-                       lambda w, p: nn.init.orthogonal_(w)),
-    "zeros": Kind("all weights 0: every unit of a layer stays identical (symmetry never breaks)",
-                  lambda w, p: nn.init.zeros_(w)),
+    "normal": Kind(
+        "N(0, std^2), std 1 by default (normal:0.01 is the classic 'small random')",
+        lambda w, p: _normal(w, p),
+        default=1.0,
+        param_name="std",
+    ),
+    "uniform": Kind(
+        "U[-a, a], a 1 by default", lambda w, p: _uniform(w, p), default=1.0, param_name="a"
+    ),
+    "xavier": Kind(
+        "Glorot normal: N(0, 2/(fan_in+fan_out))", lambda w, p: nn.init.xavier_normal_(w)
+    ),
+    "xavier_uniform": Kind(
+        "Glorot uniform: U[-a, a], a = sqrt(6/(fan_in+fan_out))",
+        lambda w, p: nn.init.xavier_uniform_(w),
+    ),
+    "he": Kind(
+        "Kaiming normal (fan_in): N(0, 2/fan_in), for ReLU",
+        lambda w, p: nn.init.kaiming_normal_(w, nonlinearity="relu"),
+    ),
+    "he_uniform": Kind(
+        "Kaiming uniform (fan_in): U[-a, a], a = sqrt(6/fan_in)",
+        lambda w, p: nn.init.kaiming_uniform_(w, nonlinearity="relu"),
+    ),
+    "lecun": Kind(
+        "LeCun normal: N(0, 1/fan_in), for SELU",
+        lambda w, p: _normal(w, math.sqrt(1.0 / _fans(w)[0])),
+    ),
+    "orthogonal": Kind(
+        "a (semi-)orthogonal matrix: all singular values 1", lambda w, p: nn.init.orthogonal_(w)
+    ),
+    "zeros": Kind(
+        "all weights 0: every unit of a layer stays identical (symmetry never breaks)",
+        lambda w, p: nn.init.zeros_(w),
+    ),
     "ones": Kind("all weights 1: symmetric and exploding", lambda w, p: nn.init.ones_(w)),
-    "constant": Kind("all weights = value (0.1 by default)",
-                     lambda w, p: nn.init.constant_(w, p), default=0.1, param_name="value"),
-    "default": Kind("PyTorch's Linear init: U[-1/sqrt(fan_in), 1/sqrt(fan_in)] weights and biases",
-                    lambda w, p: None),
+    "constant": Kind(
+        "all weights = value (0.1 by default)",
+        lambda w, p: nn.init.constant_(w, p),
+        default=0.1,
+        param_name="value",
+    ),
+    "default": Kind(
+        "PyTorch's Linear init: U[-1/sqrt(fan_in), 1/sqrt(fan_in)] weights and biases",
+        lambda w, p: None,
+    ),
 }
 NAMES = list(KINDS)
 

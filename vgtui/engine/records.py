@@ -152,8 +152,10 @@ def from_dict(d: dict[str, Any]) -> Record:
     if kind == "run":
         return RunHeader(
             config=dict(d["config"]),
-            layers=[LayerInfo(**{k: x[k] for k in ("name", "kind", "fan_in", "fan_out")})
-                    for x in d["layers"]],
+            layers=[
+                LayerInfo(**{k: x[k] for k in ("name", "kind", "fan_in", "fan_out")})
+                for x in d["layers"]
+            ],
             started=d["started"],
             version=d.get("version", 1),
         )

@@ -1,0 +1,169 @@
+"""The probe's statistics against values computed independently with numpy."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vgtui.engine.activations import parse_activation
+from vgtui.engine.probe import Probe, Watch, discover
+from vgtui.engine.stats import nice_ceil, summarize, unpack
+
+
+def stats_of(x, lo, hi, bins):
+    floats, counts = summarize(torch.as_tensor(x, dtype=torch.float32), lo, hi, bins)
+    return unpack(floats.tolist(), counts.tolist())
+
+
+def numpy_hist(values, lo, hi, bins):
+    """Independent reference: np.histogram puts the right edge in the last bin, like the probe."""
+    v = np.asarray(values, dtype=np.float64)
+    finite = v[np.isfinite(v)]
+    inside = finite[(finite >= lo) & (finite <= hi)]
+    counts, _ = np.histogram(inside, bins=bins, range=(lo, hi))
+    return (
+        counts.tolist(),
+        int((finite < lo).sum()),
+        int((finite > hi).sum()),
+        int((~np.isfinite(v)).sum()),
+    )
+
+
+FIXED = [0.0, 0.1, 0.25, 0.5, 0.74, 0.99, 1.0, 1.5, -0.2, float("nan"), float("inf"), -float("inf")]
+
+
+def test_histogram_counts_below_above_nonfinite_match_numpy():
+    s = stats_of(FIXED, 0.0, 1.0, 4)
+    counts, below, above, nonfinite = numpy_hist(FIXED, 0.0, 1.0, 4)
+    assert s.hist.counts == counts == [2, 1, 2, 2]
+    assert (s.hist.below, s.hist.above, s.hist.nonfinite) == (below, above, nonfinite) == (1, 1, 3)
+    assert s.hist.total == len(FIXED)
+
+
+def test_mean_std_min_max_over_finite_values_match_numpy():
+    s = stats_of(FIXED, 0.0, 1.0, 4)
+    v = np.array(FIXED)
+    finite = v[np.isfinite(v)]
+    assert s.mean == pytest.approx(finite.mean(), rel=1e-6)
+    assert s.std == pytest.approx(finite.std(), rel=1e-6)  # population std
+    assert (s.min, s.max) == (pytest.approx(finite.min()), pytest.approx(finite.max()))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_tensor_matches_numpy(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.3, 2.0, size=(64, 33)).astype(np.float32)
+    s = stats_of(x, -3.0, 4.0, 17)
+    counts, below, above, nonfinite = numpy_hist(x, -3.0, 4.0, 17)
+    assert s.hist.counts == counts
+    assert (s.hist.below, s.hist.above, s.hist.nonfinite) == (below, above, nonfinite)
+    assert s.hist.total == x.size
+    assert s.mean == pytest.approx(float(x.mean()), abs=1e-5)
+    assert s.std == pytest.approx(float(x.std()), rel=1e-5)
+
+
+def test_unbounded_range_adapts_symmetrically_to_a_nice_number():
+    s = stats_of([-3.7, 0.0, 2.0], -math.inf, math.inf, 10)
+    assert (s.hist.lo, s.hist.hi) == (-5.0, 5.0)
+    assert s.hist.below == s.hist.above == 0
+    half = stats_of([0.0, 0.3, 0.7], 0.0, math.inf, 10)
+    assert (half.hist.lo, half.hist.hi) == (0.0, 1.0)
+    assert sum(half.hist.counts) == 3
+
+
+@pytest.mark.parametrize(
+    ("x", "expected"),
+    [(0.7, 1.0), (1.0, 1.0), (1.2, 2.0), (3.0, 5.0), (7.0, 10.0), (0.013, 0.02), (0.0, 1.0)],
+)
+def test_nice_ceil(x, expected):
+    assert nice_ceil(torch.tensor(x)).item() == pytest.approx(expected)
+
+
+def test_all_nonfinite_tensor_is_counted_not_crashed_on():
+    s = stats_of([float("nan")] * 5, 0.0, 1.0, 4)
+    assert s.hist.nonfinite == 5 and s.hist.total == 5
+    assert math.isnan(s.min) and math.isnan(s.max)
+
+
+def _probe_once(act_name, weight, x, bins=8):
+    layer = nn.Linear(weight.shape[1], weight.shape[0], bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+    act = parse_activation(act_name)
+    model = nn.Sequential(layer, act.make())
+    probe = Probe([Watch("l", layer, model[1], act)], bins=bins)
+    probe.arm()
+    model(x).sum().backward()
+    probe.read_grads()
+    return probe.collect()[0], layer, model
+
+
+def test_dead_fraction_and_norms_match_numpy():
+    w = torch.tensor([[1.0, 0.0], [-1.0, -1.0], [0.0, 1.0], [-2.0, 0.5]])
+    x = torch.tensor([[1.0, 2.0], [3.0, 0.5], [0.5, 0.1]])
+    stats, layer, _ = _probe_once("relu", w, x)
+    y = np.maximum(x.numpy() @ w.numpy().T, 0)
+    dead = (y == 0).all(axis=0).mean()  # units zero for every sample: units 2 and 4
+    assert stats.dead_frac == pytest.approx(dead) == pytest.approx(0.5)
+    assert stats.sat_frac is None
+    # d(sum relu(xW^T))/dW = (y > 0)^T x
+    grad = (y > 0).astype(np.float32).T @ x.numpy()
+    assert stats.grad_norm == pytest.approx(float(np.linalg.norm(grad)), rel=1e-6)
+    assert stats.weight_norm == pytest.approx(float(np.linalg.norm(w.numpy())), rel=1e-6)
+    assert stats.preact is not None
+    assert stats.preact.mean == pytest.approx(float((x.numpy() @ w.numpy().T).mean()), rel=1e-6)
+
+
+def test_saturated_fraction_sigmoid_and_tanh_match_numpy():
+    w = torch.tensor([[10.0], [0.1], [-10.0], [3.0]])
+    x = torch.tensor([[1.0], [0.2], [-0.5]])
+    pre = x.numpy() @ w.numpy().T
+    sig, _, _ = _probe_once("sigmoid", w, x)
+    s = 1 / (1 + np.exp(-pre))
+    assert sig.sat_frac == pytest.approx(float(((s < 0.01) | (s > 0.99)).mean()))
+    assert sig.dead_frac is None
+    th, _, _ = _probe_once("tanh", w, x)
+    assert th.sat_frac == pytest.approx(float((np.abs(np.tanh(pre)) > 0.99).mean()))
+
+
+def test_update_ratio_is_update_norm_over_weight_norm():
+    torch.manual_seed(0)
+    layer = nn.Linear(5, 3)
+    probe = Probe([Watch("l", layer, layer)])
+    opt = torch.optim.SGD(layer.parameters(), lr=0.5)
+    before = layer.weight.detach().clone()
+    probe.arm()
+    layer(torch.randn(4, 5)).pow(2).sum().backward()
+    probe.read_grads()
+    opt.step()
+    stats = probe.collect()[0]
+    after = layer.weight.detach()
+    expected = float((after - before).norm() / after.norm())
+    assert stats.update_ratio == pytest.approx(expected, rel=1e-5)
+    assert stats.preact is None  # a layer watched at its own output has no separate pre-activation
+
+
+def test_hooks_exist_only_while_armed():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    probe = Probe.for_model(model)
+    assert [w.activation.name if w.activation else None for w in probe.watches] == ["tanh", None]
+    assert not model[1]._forward_hooks
+    probe.arm()
+    assert model[1]._forward_hooks
+    model(torch.randn(2, 3))
+    probe.collect()
+    assert not model[1]._forward_hooks and not model[2]._forward_hooks
+
+
+def test_forward_only_snapshot_has_no_gradients():
+    model = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid())
+    probe = Probe(discover(model))
+    probe.arm()
+    with torch.no_grad():
+        model(torch.randn(8, 3))
+    stats = probe.collect()[0]
+    assert stats.grad_norm is None and stats.update_ratio is None
+    assert stats.act.hist.total == 32
+    assert (stats.act.hist.lo, stats.act.hist.hi) == (0.0, 1.0)

@@ -1,0 +1,219 @@
+"""One readable training loop: `Trainer.step()` trains one batch and returns what it produced.
+
+No I/O and no threads: the headless command, the dashboard's worker process and tests all drive
+the same loop and receive the same records (snapshots, events, the end).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from datetime import datetime, timezone
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vgtui.engine.config import RunConfig
+from vgtui.engine.data import Dataset, load_dataset
+from vgtui.engine.model import build_model
+from vgtui.engine.probe import Probe, Watch
+from vgtui.engine.records import End, Event, Record, RunHeader, Snapshot
+
+VAL_LIMIT = 2000  # validation samples evaluated per snapshot
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def make_optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
+    lr, wd, mom = config.lr, config.weight_decay, config.momentum
+    name = config.optimizer
+    if name in ("sgd", "momentum", "nesterov"):
+        return torch.optim.SGD(
+            params,
+            lr=lr,
+            weight_decay=wd,
+            momentum=0.0 if name == "sgd" else mom,
+            nesterov=name == "nesterov",
+        )
+    cls = {
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "rmsprop": torch.optim.RMSprop,
+        "adagrad": torch.optim.Adagrad,
+    }[name]
+    return cls(params, lr=lr, weight_decay=wd)
+
+
+def loss_and_accuracy(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Binary cross-entropy on one logit, cross-entropy on several; accuracy as a tensor."""
+    if logits.shape[1] == 1:
+        z = logits.squeeze(1)
+        return F.binary_cross_entropy_with_logits(z, y.float()), (
+            (z > 0).long() == y
+        ).float().mean()
+    return F.cross_entropy(logits, y), (logits.argmax(1) == y).float().mean()
+
+
+class Trainer:
+    """Trains `config` on its dataset; call `step()` until `end` is set."""
+
+    def __init__(self, config: RunConfig, dataset: Dataset | None = None) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        torch.manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        data = dataset or load_dataset(
+            config.dataset, seed=config.seed, width=config.width, data_dir=config.data_dir
+        )
+        self.data = data.to(self.device)
+        self.model = build_model(config, self.data.input_dim, self.data.n_classes).to(self.device)
+        self.optimizer = (
+            None if config.forward_only else make_optimizer(config, self.model.parameters())
+        )
+        watches = [
+            Watch(f"layer{i + 1}", b.linear, b.act, self.model.activation)
+            for i, b in enumerate(self.model.blocks)
+        ]
+        watches.append(Watch("output", self.model.head, self.model.head))
+        self.probe = Probe(watches, bins=config.bins)
+        self.step_count = 0
+        self.elapsed = 0.0
+        self.lr = config.lr
+        self.end: End | None = None
+        self.header = RunHeader(
+            config={**config.to_dict(), "device": str(self.device)},
+            layers=self.probe.layer_infos(),
+            started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+
+    def wants_snapshot(self, step: int) -> bool:
+        last = self.config.steps and step == self.config.steps
+        return step == 1 or step % self.config.every == 0 or bool(last)
+
+    def set_lr(self, lr: float) -> Event:
+        """Change the learning rate of the running model (no restart)."""
+        self.lr = lr
+        if self.optimizer is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+        return Event(self.step_count, "config_changed", f"lr={lr:g}")
+
+    def stop(self, reason: str = "stopped") -> End:
+        self.end = self.end or End(self.step_count, reason)
+        return self.end
+
+    def step(self) -> list[Record]:
+        """Train one batch; returns the snapshot (on snapshot steps), events and the end, if any."""
+        if self.end is not None:
+            return []
+        started = time.perf_counter()
+        step = self.step_count + 1
+        snap = self.wants_snapshot(step)
+        x, y = self.data.batch(self.config.batch_size, self.generator)
+        self.model.train()
+        if snap:
+            self.probe.arm()
+        if self.optimizer is None:
+            with torch.no_grad():
+                self.model(x)
+            loss = acc = None
+        else:
+            loss, acc = loss_and_accuracy(self.model(x), y)
+            if not math.isfinite(loss.item()):
+                return self._diverged(step, x, loss.item())
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if snap:
+                self.probe.read_grads()
+            if self.config.grad_clip > 0:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+            self.optimizer.step()
+        self.step_count = step
+        records: list[Record] = []
+        if snap:
+            records.append(self._snapshot(loss, acc, started))
+        else:
+            self.elapsed += time.perf_counter() - started
+        if self.config.steps and step >= self.config.steps:
+            records.append(self.stop("done"))
+        return records
+
+    def _snapshot(
+        self, loss: torch.Tensor | None, acc: torch.Tensor | None, started: float
+    ) -> Snapshot:
+        layers = self.probe.collect()
+        val_loss, val_acc = self._validate()
+        self.elapsed += time.perf_counter() - started
+        return Snapshot(
+            step=self.step_count,
+            loss=None if loss is None else loss.item(),
+            accuracy=None if acc is None else acc.item(),
+            lr=self.lr,
+            elapsed_s=self.elapsed,
+            layers=layers,
+            val_loss=val_loss,
+            val_accuracy=val_acc,
+        )
+
+    def _validate(self) -> tuple[float | None, float | None]:
+        if self.data.x_val is None or self.optimizer is None:
+            return None, None
+        self.model.eval()
+        with torch.no_grad():
+            loss, acc = loss_and_accuracy(
+                self.model(self.data.x_val[:VAL_LIMIT]), self.data.y_val[:VAL_LIMIT]
+            )
+        self.model.train()
+        return loss.item(), acc.item()
+
+    def _diverged(self, step: int, x: torch.Tensor, loss_value: float) -> list[Record]:
+        """A non-finite loss ends the run: a last snapshot, the event naming the culprit, the end."""
+        self.step_count = step
+        self.probe.arm()
+        with torch.no_grad():
+            self.model(x)
+        snapshot = self._snapshot(torch.tensor(loss_value), None, time.perf_counter())
+        where = "the loss"
+        for layer, watch in zip(snapshot.layers, self.probe.watches, strict=True):
+            if not torch.isfinite(watch.layer.weight).all():
+                where = f"{layer.name} (weights)"
+                break
+            if layer.act.hist.nonfinite:
+                where = f"{layer.name} (activations)"
+                break
+        event = Event(
+            step,
+            "diverged",
+            f"loss became {loss_value} at step {step}; first non-finite values in {where}",
+        )
+        return [snapshot, event, self.stop("diverged")]
+
+
+OPTIMIZER_DESCRIPTIONS = {
+    "sgd": "plain stochastic gradient descent: the update is lr x gradient",
+    "momentum": "SGD with momentum (--momentum, 0.9 by default)",
+    "nesterov": "SGD with Nesterov momentum",
+    "adam": "Adam: per-weight step sizes from running gradient moments (hides vanishing)",
+    "adamw": "Adam with decoupled weight decay",
+    "rmsprop": "RMSprop: divides by a running RMS of the gradient",
+    "adagrad": "Adagrad: divides by the root of the summed squared gradients",
+}
+
+
+def run(config: RunConfig, trainer: Trainer | None = None):
+    """Yield the header, then every record until the run ends (forever when ``steps`` is 0)."""
+    trainer = trainer or Trainer(config)
+    yield trainer.header
+    while trainer.end is None:
+        yield from trainer.step()

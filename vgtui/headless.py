@@ -1,0 +1,95 @@
+"""`vgtui --headless`: train without the dashboard, print a row per snapshot, write the run log."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import sys
+from contextlib import nullcontext
+from types import FrameType
+
+from rich.console import Console
+from rich.table import Table
+
+from vgtui.engine.config import RunConfig
+from vgtui.engine.records import Event, Record, RunHeader, Snapshot
+from vgtui.engine.runlog import RunLog, RunLogWriter, json_safe, summary
+from vgtui.engine.trainer import Trainer
+from vgtui.format import fmt_num, grad_strip
+
+_COLUMNS = [("step", 8), ("loss", 9), ("acc", 6), ("val acc", 7), ("grad norm, input -> output", 0)]
+
+
+def _row_table(header: bool) -> Table:
+    table = Table(show_header=header, box=None, pad_edge=False, header_style="bold")
+    for name, width in _COLUMNS:
+        table.add_column(name, justify="right" if width else "left", min_width=width or None)
+    return table
+
+
+def _print_snapshot(console: Console, snap: Snapshot, first: bool) -> None:
+    table = _row_table(first)
+    pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+    table.add_row(
+        str(snap.step),
+        fmt_num(snap.loss),
+        pct(snap.accuracy),
+        pct(snap.val_accuracy),
+        grad_strip([layer.grad_norm for layer in snap.layers]),
+    )
+    console.print(table)
+
+
+class _Stop(Exception):
+    """SIGTERM, turned into a clean end of the run."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise _Stop
+
+
+def run_headless(config: RunConfig, log_path: str | None = None, as_json: bool = False) -> int:
+    """Run to the end (or Ctrl-C / SIGTERM when steps is 0); returns the exit code."""
+    console = Console(stderr=as_json, quiet=as_json, highlight=False)
+    trainer = Trainer(config)
+    log = RunLog(header=trainer.header)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    first = True
+    with RunLogWriter(log_path) if log_path else nullcontext() as writer:
+
+        def emit(record: Record) -> None:
+            nonlocal first
+            log.add(record)
+            if writer is not None:
+                writer.write(record)
+            if isinstance(record, Snapshot):
+                _print_snapshot(console, record, first)
+                first = False
+            elif isinstance(record, Event):
+                console.print(f"[bold red]{record.kind}[/]: {record.message}")
+
+        emit(trainer.header)
+        try:
+            while trainer.end is None:
+                for record in trainer.step():
+                    emit(record)
+        except (KeyboardInterrupt, _Stop):
+            emit(trainer.stop("stopped"))
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+    result = summary(log)
+    if as_json:
+        sys.stdout.write(json.dumps(json_safe(result)) + "\n")
+    else:
+        _print_end(console, trainer.header, result)
+    return 0
+
+
+def _print_end(console: Console, header: RunHeader, result: dict) -> None:
+    layers = result["layers"]
+    grads = [x["grad_norm"] for x in layers if isinstance(x["grad_norm"], float)]
+    line = f"{result['reason']} after {result['steps']} steps, loss {fmt_num(result['final_loss'])}"
+    if len(grads) >= 2 and grads[-1] > 0 and grads[0] > 0 and math.isfinite(grads[0] / grads[-1]):
+        line += f"; first layer's gradient is {fmt_num(grads[0] / grads[-1])} x the output layer's"
+    console.print(line)
