@@ -13,8 +13,8 @@ from vgtui.engine.stats import nice_ceil, summarize, unpack
 
 
 def stats_of(x, lo, hi, bins):
-    floats, counts = summarize(torch.as_tensor(x, dtype=torch.float32), lo, hi, bins)
-    return unpack(floats.tolist(), counts.tolist())
+    floats, counts = summarize(torch.as_tensor(x, dtype=torch.float32).reshape(-1), lo, hi, bins)
+    return unpack(floats[0].tolist(), counts[0].tolist())
 
 
 def numpy_hist(values, lo, hi, bins):
@@ -73,6 +73,15 @@ def test_unbounded_range_adapts_symmetrically_to_a_nice_number():
     assert sum(half.hist.counts) == 3
 
 
+def test_rows_are_summarised_independently():
+    rows = torch.tensor([[0.0, 0.5, 1.0, 2.0], [-3.0, 0.1, 0.2, float("nan")]])
+    floats, counts = summarize(rows, -math.inf, math.inf, 4)
+    for i in range(2):
+        together = unpack(floats[i].tolist(), counts[i].tolist())
+        alone = stats_of(rows[i].tolist(), -math.inf, math.inf, 4)
+        assert together == alone
+
+
 @pytest.mark.parametrize(
     ("x", "expected"),
     [(0.7, 1.0), (1.0, 1.0), (1.2, 2.0), (3.0, 5.0), (7.0, 10.0), (0.013, 0.02), (0.0, 1.0)],
@@ -103,7 +112,7 @@ def _probe_once(act_name, weight, x, bins=8):
 def test_dead_fraction_and_norms_match_numpy():
     w = torch.tensor([[1.0, 0.0], [-1.0, -1.0], [0.0, 1.0], [-2.0, 0.5]])
     x = torch.tensor([[1.0, 2.0], [3.0, 0.5], [0.5, 0.1]])
-    stats, layer, _ = _probe_once("relu", w, x)
+    stats, _, _ = _probe_once("relu", w, x)
     y = np.maximum(x.numpy() @ w.numpy().T, 0)
     dead = (y == 0).all(axis=0).mean()  # units zero for every sample: units 2 and 4
     assert stats.dead_frac == pytest.approx(dead) == pytest.approx(0.5)

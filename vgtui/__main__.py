@@ -1,3 +1,6 @@
-from vgtui.cli import main
+"""``python -m vgtui``. Guarded: the trainer process (spawned) imports this module too."""
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    from vgtui.cli import main
+
+    raise SystemExit(main())

@@ -53,7 +53,7 @@ def run_headless(config: RunConfig, log_path: str | None = None, as_json: bool =
     """Run to the end (or Ctrl-C / SIGTERM when steps is 0); returns the exit code."""
     console = Console(stderr=as_json, quiet=as_json, highlight=False)
     trainer = Trainer(config)
-    log = RunLog(header=trainer.header)
+    log = RunLog()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     first = True
     with RunLogWriter(log_path) if log_path else nullcontext() as writer:
@@ -75,7 +75,8 @@ def run_headless(config: RunConfig, log_path: str | None = None, as_json: bool =
                 for record in trainer.step():
                     emit(record)
         except (KeyboardInterrupt, _Stop):
-            emit(trainer.stop("stopped"))
+            if trainer.end is None:
+                emit(trainer.stop("stopped"))
         finally:
             signal.signal(signal.SIGTERM, previous)
     result = summary(log)

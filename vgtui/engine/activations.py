@@ -1,10 +1,10 @@
 """Activation functions by name, each with its output range and its health rule.
 
 A spec is ``name[:param]``: ``leaky_relu:0.2`` (negative slope), ``elu:0.5`` (alpha),
-``maxout:3`` (number of linear pieces). The *range* fixes the histogram's x-axis where the output is
-bounded. The *rule* says what an unhealthy unit looks like: ``dead`` for the ReLU family (a unit whose
-output is exactly zero for every sample of the batch) and ``saturated`` for bounded squashing functions
-(output within 0.01 of a bound, where the derivative is nearly zero).
+``maxout:3`` (number of linear pieces). The *range* fixes the histogram's x-axis where the output
+is bounded. The *rule* says what an unhealthy unit looks like: ``dead`` for the ReLU family (a unit
+whose output is exactly zero for every sample of the batch) and ``saturated`` for bounded squashing
+functions (output within 0.01 of a bound, where the derivative is nearly zero).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from vgtui.engine.activations import KINDS, Activation, parse_activation
-from vgtui.engine.records import LayerInfo, LayerStats
+from vgtui.engine.records import LayerInfo, LayerStats, Stats
 from vgtui.engine.stats import N_FLOATS, summarize, unpack
 
 # Activation modules that the probe recognises in a user's model, by type.
@@ -94,6 +94,19 @@ def discover(model: nn.Module) -> list[Watch]:
     return watches
 
 
+def _rule_fractions(y: torch.Tensor, act: Activation | None) -> tuple[torch.Tensor, str]:
+    """Per row of ``y`` (layers, batch, units...): the dead or saturated fraction, and which."""
+    if act is None or act.rule is None:
+        return torch.full(y.shape[:1], math.nan, device=y.device), ""
+    if act.rule == "dead":  # a unit is dead when it is zero for every sample of the batch
+        units = y.transpose(1, 2).reshape(y.shape[0], y.shape[2], -1) if y.dim() > 2 else y
+        if y.dim() == 2:
+            units = y[:, :, None]
+        return (units == 0).all(dim=2).float().mean(dim=1), "dead"
+    sat = (y < 0.01) | (y > 0.99) if act.name == "sigmoid" else y.abs() > 0.99
+    return sat.reshape(y.shape[0], -1).float().mean(dim=1), "saturated"
+
+
 class Probe:
     """Hooks on a model's watched layers; see the module docstring for the protocol."""
 
@@ -102,7 +115,7 @@ class Probe:
         self.bins = bins
         self.preact = preact
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
-        self._acts: dict[int, tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]] = {}
+        self._acts: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
         self._grads: dict[int, torch.Tensor] = {}
         self._before: dict[int, torch.Tensor] = {}
 
@@ -132,88 +145,114 @@ class Probe:
         self._handles.clear()
 
     def _hook(self, i: int, w: Watch):
-        act = w.activation
-        lo, hi = (act.lo, act.hi) if act is not None else (-math.inf, math.inf)
+        keep_pre = self.preact and w.has_preact
 
         def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-            if i in self._acts:  # a module called twice per forward: keep the first call
-                return
-            y = output.detach()
-            floats, counts = summarize(y, lo, hi, self.bins)
-            rule = torch.full((2,), math.nan, device=y.device)
-            if act is not None and act.rule == "dead":
-                units = y.transpose(0, 1).reshape(y.shape[1], -1) if y.dim() > 1 else y[None]
-                rule[0] = (units == 0).all(dim=1).float().mean()
-            elif act is not None and act.rule == "saturated":
-                sat = (y < 0.01) | (y > 0.99) if act.name == "sigmoid" else y.abs() > 0.99
-                rule[1] = sat.float().mean()
-            pre = None
-            if self.preact and w.has_preact and inputs and isinstance(inputs[0], torch.Tensor):
-                pf, pc = summarize(inputs[0], -math.inf, math.inf, self.bins)
-                pre = (pf, pc)
-            self._acts[i] = (torch.cat([floats, rule]), counts, pre)
+            if i in self._acts or not isinstance(output, torch.Tensor):
+                return  # a module called twice per forward: keep the first call
+            pre = inputs[0].detach() if keep_pre and inputs and torch.is_tensor(inputs[0]) else None
+            self._acts[i] = (output.detach(), pre)
 
         return hook
 
     def read_grads(self) -> None:
-        """After backward: weight gradient and weight norms, and a copy for the update ratio."""
-        for i, w in enumerate(self.watches):
-            weight = w.layer.weight.detach()
-            grad = w.layer.weight.grad
-            if grad is not None:
-                self._grads[i] = grad.detach().norm().float()
-            self._before[i] = weight.clone()
+        """After backward: weight gradient norms, and a copy of each weight for the update ratio."""
+        with_grad = [i for i, w in enumerate(self.watches) if w.layer.weight.grad is not None]
+        norms = torch._foreach_norm([self.watches[i].layer.weight.grad for i in with_grad])
+        self._grads = dict(zip(with_grad, norms, strict=True))
+        self._before = {i: w.layer.weight.detach().clone() for i, w in enumerate(self.watches)}
 
     def collect(self) -> list[LayerStats]:
         """Finish the snapshot (after the optimizer step) and move its numbers to the host.
 
-        One block of floats and one of counts per layer, concatenated: two transfers in all.
+        Layers whose values have the same shape and rule are summarised together; everything
+        crosses to the host in one transfer of floats and one of counts.
         """
         self.disarm()
-        floats: list[torch.Tensor] = []
-        counts: list[torch.Tensor] = []
-        for i, w in enumerate(self.watches):
-            weight = w.layer.weight.detach()
-            dev = weight.device
-            act_f, act_c, pre = self._acts.get(i) or self._blank(dev)
-            pre_f, pre_c = pre if pre is not None else self._blank(dev)[:2]
-            nan = torch.full((), math.nan, device=dev)
-            w_norm = weight.norm().float()
-            ratio = (weight - self._before[i]).norm() / w_norm if i in self._before else nan
-            grad = self._grads.get(i, nan)
-            floats.append(torch.cat([act_f, pre_f[:N_FLOATS], torch.stack([grad, w_norm, ratio])]))
-            counts.append(torch.cat([act_c, pre_c]))
-        flat = torch.cat([f.float().cpu() for f in floats]).tolist() if floats else []
-        ints = torch.cat([c.cpu() for c in counts]).tolist() if counts else []
-        layers = self._assemble(flat, ints)
-        self._acts.clear()
-        self._grads.clear()
-        self._before.clear()
-        return layers
-
-    def _blank(self, dev: torch.device) -> tuple[torch.Tensor, torch.Tensor, None]:
-        """Stand-in for a layer the forward pass did not reach."""
-        floats = torch.full((N_FLOATS + 2,), math.nan, device=dev)
-        return floats, torch.zeros(self.bins + 3, dtype=torch.long, device=dev), None
-
-    def _assemble(self, flat: list[float], ints: list[int]) -> list[LayerStats]:
-        nf, nc = 2 * N_FLOATS + 5, 2 * (self.bins + 3)
+        weights = [w.layer.weight.detach() for w in self.watches]
+        w_norms = torch._foreach_norm(weights)
+        ratios = {
+            i: (weights[i] - before).norm() / w_norms[i] for i, before in self._before.items()
+        }
+        acts = {i: self._acts[i][0] for i in self._acts}
+        pres = {i: p for i, (_, p) in self._acts.items() if p is not None}
+        act_rows = self._summarize(acts, with_rules=True)
+        pre_rows = self._summarize(pres, with_rules=False)
+        nan = torch.full((), math.nan, device=weights[0].device) if weights else None
+        scalars = (
+            torch.stack(
+                [
+                    torch.stack([self._grads.get(i, nan), w_norms[i], ratios.get(i, nan)])
+                    .float()
+                    .cpu()
+                    for i in range(len(self.watches))
+                ]
+            )
+            if weights
+            else None
+        )
+        host = {
+            key: (f.cpu().tolist(), c.cpu().tolist())
+            for key, (f, c) in {
+                **{("act", k): v for k, v in act_rows.items()},
+                **{("pre", k): v for k, v in pre_rows.items()},
+            }.items()
+        }
+        scalar_rows = scalars.tolist() if scalars is not None else []
         out = []
         for i, w in enumerate(self.watches):
-            f, c = flat[i * nf : (i + 1) * nf], ints[i * nc : (i + 1) * nc]
-            act_f, (dead, sat), pre_f = f[:N_FLOATS], f[N_FLOATS : N_FLOATS + 2], f[8:14]
-            grad, w_norm, ratio = f[14:17]
-            pre = self._acts.get(i, (None, None, None))[2]
+            grad, w_norm, ratio = scalar_rows[i]
+            act = self._row(host.get(("act", i)))
+            dead = sat = None
+            if ("act", i) in host:
+                frac, rule = host[("act", i)][0][N_FLOATS], self._rule_names.get(i, "")
+                dead = frac if rule == "dead" else None
+                sat = frac if rule == "saturated" else None
             out.append(
                 LayerStats(
                     name=w.name,
-                    act=unpack(act_f, c[: nc // 2]),
-                    preact=unpack(pre_f, c[nc // 2 :]) if pre is not None else None,
+                    act=act if act is not None else self._blank_stats(),
+                    preact=self._row(host.get(("pre", i))),
                     grad_norm=grad if i in self._grads else None,
                     weight_norm=w_norm,
-                    update_ratio=ratio if i in self._before else None,
-                    dead_frac=None if math.isnan(dead) else dead,
-                    sat_frac=None if math.isnan(sat) else sat,
+                    update_ratio=ratio if i in ratios else None,
+                    dead_frac=dead,
+                    sat_frac=sat,
                 )
             )
+        self._acts.clear()
+        self._grads.clear()
+        self._before.clear()
         return out
+
+    def _summarize(
+        self, tensors: dict[int, torch.Tensor], with_rules: bool
+    ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+        """Row per layer: floats (+ the rule fraction when ``with_rules``) and counts."""
+        groups: dict[tuple, list[int]] = {}
+        for i, t in tensors.items():
+            act = self.watches[i].activation if with_rules else None
+            lo, hi = (act.lo, act.hi) if act is not None else (-math.inf, math.inf)
+            key = (tuple(t.shape), t.device, lo, hi, act.name if act is not None else None)
+            groups.setdefault(key, []).append(i)
+        if with_rules:
+            self._rule_names = {}
+        out = {}
+        for (_shape, _dev, lo, hi, _name), members in groups.items():
+            stacked = torch.stack([tensors[i] for i in members])
+            floats, counts = summarize(stacked.reshape(len(members), -1), lo, hi, self.bins)
+            if with_rules:
+                frac, rule = _rule_fractions(stacked.float(), self.watches[members[0]].activation)
+                floats = torch.cat([floats, frac[:, None]], dim=1)
+                self._rule_names.update(dict.fromkeys(members, rule))
+            for row, i in enumerate(members):
+                out[i] = (floats[row], counts[row])
+        return out
+
+    @staticmethod
+    def _row(pair: tuple[list[float], list[int]] | None) -> Stats | None:
+        return None if pair is None else unpack(pair[0][:N_FLOATS], pair[1])
+
+    def _blank_stats(self) -> Stats:
+        """A layer the forward pass did not reach."""
+        return unpack([math.nan] * N_FLOATS, [0] * (self.bins + 3))

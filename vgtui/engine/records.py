@@ -1,15 +1,15 @@
 """The records every view consumes: one representation from the trainer to the run log and the UI.
 
-They mirror the run log v1 (`docs/run-log.md`) record for record and field for field. They are plain
-data (picklable, so they cross a process pipe as they are); `to_dict`/`from_dict` give the log's JSON
-shape, with non-finite numbers still as floats (the run log turns them into strings).
+They mirror the run log v1 (`docs/run-log.md`) record for record and field for field. They are
+plain data (picklable, so they cross a process pipe as they are); `to_dict`/`from_dict` give the
+log's JSON shape, with non-finite numbers still as floats (the run log turns them into strings).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,14 +95,14 @@ class End:
     reason: str  # done | diverged | stopped | error
 
 
-Record = Union[RunHeader, Snapshot, Event, End]
+Record = RunHeader | Snapshot | Event | End
 
 RECORD_TYPES: dict[str, type] = {"run": RunHeader, "snapshot": Snapshot, "event": Event, "end": End}
 _TYPE_NAMES = {cls: name for name, cls in RECORD_TYPES.items()}
 
 
 def to_dict(record: Record) -> dict[str, Any]:
-    """The run log's JSON object for a record (``"type"`` first, optional fields left out when None)."""
+    """The run log's JSON object for a record; optional fields are left out when None."""
     body = dataclasses.asdict(record)
     if isinstance(record, Snapshot):
         for layer in body["layers"]:

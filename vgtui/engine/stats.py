@@ -1,7 +1,8 @@
 """Tensor statistics computed on the tensor's own device, without a host sync.
 
-`summarize` packs a tensor's mean, std, min, max and histogram into two small device tensors;
-`unpack` turns them, once they are on the host, into a `Stats`. Only O(bins) numbers ever cross.
+`summarize` works on rows: each row of a 2-D tensor is one layer's values, so layers of the same
+shape are summarised together in a handful of vectorised ops. It returns small device tensors;
+`unpack` turns one row of them, once on the host, into a `Stats`. Only O(bins) numbers cross.
 """
 
 from __future__ import annotations
@@ -28,45 +29,52 @@ def nice_ceil(x: torch.Tensor) -> torch.Tensor:
 def summarize(
     x: torch.Tensor, lo: float, hi: float, bins: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Statistics of ``x``'s values with a histogram over [lo, hi].
+    """Statistics of each row of ``x`` (a 1-D tensor is one row), histogram over [lo, hi].
 
-    An infinite bound adapts: it becomes -/+ `nice_ceil` of the largest finite magnitude, so an
-    unbounded activation gets a symmetric range (or [lo, R] when only ``lo`` is finite).
-    Returns ``(floats, counts)``: ``[mean, std, min, max, lo, hi]`` (std over the population) and
-    ``[bin counts..., below, above, nonfinite]`` as int64.
+    An infinite bound adapts per row: it becomes -/+ `nice_ceil` of the row's largest finite
+    magnitude, so an unbounded activation gets a symmetric range (or [lo, R] when only ``lo`` is
+    finite). Returns ``(floats, counts)`` with one row per input row: ``[mean, std, min, max, lo,
+    hi]`` (std over the population) and ``[bin counts..., below, above, nonfinite]`` as int64.
     """
-    x = x.detach().reshape(-1).float()
+    x = x.detach().float()
+    x = x.reshape(1, -1) if x.dim() != 2 else x
+    rows, n_values = x.shape
     finite = torch.isfinite(x)
-    n = finite.sum()
-    zero = torch.zeros((), device=x.device)
-    xf = torch.where(finite, x, zero)
+    n = finite.sum(dim=1)
+    xf = torch.where(finite, x, 0.0)
     count = n.clamp(min=1).float()
-    mean = xf.sum() / count
-    var = (torch.where(finite, x - mean, zero) ** 2).sum() / count
-    nan = torch.full((), math.nan, device=x.device)
-    vmin = torch.where(n > 0, torch.where(finite, x, math.inf).min(), nan) if x.numel() else nan
-    vmax = torch.where(n > 0, torch.where(finite, x, -math.inf).max(), nan) if x.numel() else nan
-    if math.isinf(lo) or math.isinf(hi):
-        span = nice_ceil(torch.where(n > 0, torch.maximum(vmin.abs(), vmax.abs()), zero))
-        lo_t = -span if math.isinf(lo) else torch.full((), lo, device=x.device)
-        hi_t = span if math.isinf(hi) else torch.full((), hi, device=x.device)
-        hi_t = torch.maximum(hi_t, lo_t + 1e-12)
+    mean = xf.sum(dim=1) / count
+    var = (torch.where(finite, x - mean[:, None], 0.0) ** 2).sum(dim=1) / count
+    if n_values:
+        vmin = torch.where(finite, x, math.inf).amin(dim=1)
+        vmax = torch.where(finite, x, -math.inf).amax(dim=1)
     else:
-        lo_t = torch.full((), lo, device=x.device)
-        hi_t = torch.full((), hi, device=x.device)
-    below = (finite & (x < lo_t)).sum()
-    above = (finite & (x > hi_t)).sum()
-    inside = finite & (x >= lo_t) & (x <= hi_t)
-    idx = torch.floor((xf - lo_t) / (hi_t - lo_t) * bins).long().clamp(0, bins - 1)
-    idx = torch.where(inside, idx, torch.full_like(idx, bins))
-    counts = torch.bincount(idx, minlength=bins + 1)[:bins]
-    floats = torch.stack([mean, var.sqrt(), vmin, vmax, lo_t, hi_t])
-    extra = torch.stack([below, above, x.numel() - n]).to(counts.dtype)
-    return floats, torch.cat([counts, extra])
+        vmin = vmax = torch.full((rows,), math.inf, device=x.device)
+    none = n == 0
+    vmin = torch.where(none, math.nan, vmin)
+    vmax = torch.where(none, math.nan, vmax)
+    lo_t = torch.full((rows,), lo, device=x.device)
+    hi_t = torch.full((rows,), hi, device=x.device)
+    if math.isinf(lo) or math.isinf(hi):
+        span = nice_ceil(torch.where(none, 0.0, torch.maximum(vmin.abs(), vmax.abs())))
+        lo_t = -span if math.isinf(lo) else lo_t
+        hi_t = span if math.isinf(hi) else torch.maximum(hi_t, lo_t + 1e-12)
+    lo_c, hi_c = lo_t[:, None], hi_t[:, None]
+    below = (finite & (x < lo_c)).sum(dim=1)
+    above = (finite & (x > hi_c)).sum(dim=1)
+    inside = finite & (x >= lo_c) & (x <= hi_c)
+    idx = torch.floor((xf - lo_c) / (hi_c - lo_c) * bins).long().clamp(0, bins - 1)
+    idx = torch.where(inside, idx, bins)  # out of range or non-finite: an overflow slot
+    offset = torch.arange(rows, device=x.device)[:, None] * (bins + 1)
+    counts = torch.bincount((idx + offset).reshape(-1), minlength=rows * (bins + 1))
+    counts = counts.reshape(rows, bins + 1)[:, :bins]
+    floats = torch.stack([mean, var.sqrt(), vmin, vmax, lo_t, hi_t], dim=1)
+    extra = torch.stack([below, above, n_values - n], dim=1).to(counts.dtype)
+    return floats, torch.cat([counts, extra], dim=1)
 
 
 def unpack(floats: list[float], counts: list[int]) -> Stats:
-    """Host-side inverse of `summarize`'s packing."""
+    """Host-side inverse of `summarize`'s packing, for one row."""
     mean, std, vmin, vmax, lo, hi = floats
     *bins, below, above, nonfinite = counts
     hist = Hist(lo=lo, hi=hi, counts=bins, below=below, above=above, nonfinite=nonfinite)

@@ -113,15 +113,14 @@ class Trainer:
         self.end = self.end or End(self.step_count, reason)
         return self.end
 
-    def step(self) -> list[Record]:
+    def step(self, force_snapshot: bool = False) -> list[Record]:
         """Train one batch; returns the snapshot (on snapshot steps), events and the end, if any."""
         if self.end is not None:
             return []
         started = time.perf_counter()
         step = self.step_count + 1
-        snap = self.wants_snapshot(step)
+        snap = force_snapshot or self.wants_snapshot(step)
         x, y = self.data.batch(self.config.batch_size, self.generator)
-        self.model.train()
         if snap:
             self.probe.arm()
         if self.optimizer is None:
@@ -178,7 +177,7 @@ class Trainer:
         return loss.item(), acc.item()
 
     def _diverged(self, step: int, x: torch.Tensor, loss_value: float) -> list[Record]:
-        """A non-finite loss ends the run: a last snapshot, the event naming the culprit, the end."""
+        """A non-finite loss ends the run: a last snapshot, an event naming the culprit, the end."""
         self.step_count = step
         self.probe.arm()
         with torch.no_grad():

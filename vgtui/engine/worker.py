@@ -1,0 +1,148 @@
+"""The trainer as a server: commands in, batches of records out, over one duplex connection.
+
+`serve` runs in a child process (the dashboard's default, so that training never holds the UI's
+GIL) or, for comparison, in a thread; the loop is the same. Records are sent in batches at most
+`flush_hz` times a second, so a fast trainer does not flood the reader with small messages.
+
+Commands are tuples: ``("pause",)``, ``("resume",)``, ``("step",)`` (one step while paused),
+``("lr", value)``, ``("restart", config_dict)``, ``("stop",)``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Protocol
+
+from vgtui.engine.config import RunConfig
+from vgtui.engine.records import End, Event, Record, Snapshot
+from vgtui.engine.runlog import RunLogWriter
+from vgtui.engine.trainer import Trainer
+
+
+class Connection(Protocol):
+    def send(self, obj: Any) -> None: ...
+    def recv(self) -> Any: ...
+    def poll(self, timeout: float | None = 0.0) -> bool: ...
+
+
+def numbered_log_path(base: str, run: int) -> Path:
+    """The first run logs to ``base``; restart N to ``stem.N.suffix`` beside it."""
+    path = Path(base)
+    return path if run == 1 else path.with_name(f"{path.stem}.{run}{path.suffix or '.jsonl'}")
+
+
+class Server:
+    """State of the serve loop: the current trainer, whether paused, pending records."""
+
+    def __init__(self, conn: Connection, log_path: str | None, flush_hz: float) -> None:
+        self.conn = conn
+        self.log_path = log_path
+        self.flush_every = 1.0 / flush_hz
+        self.trainer: Trainer | None = None
+        self.writer: RunLogWriter | None = None
+        self.paused = False
+        self.running = True
+        self.runs = 0
+        self.pending: list[Record] = []
+        self.last_flush = 0.0
+
+    def emit(self, records: list[Record], urgent: bool = False) -> None:
+        if self.writer is not None:
+            for record in records:
+                self.writer.write(record)
+        self.pending.extend(records)
+        now = time.monotonic()
+        urgent = urgent or any(not isinstance(r, Snapshot) for r in records)
+        if self.pending and (urgent or now - self.last_flush >= self.flush_every):
+            self.conn.send(self.pending)
+            self.pending = []
+            self.last_flush = now
+
+    def start(self, config: RunConfig) -> None:
+        self.close_run("stopped")
+        self.runs += 1
+        try:
+            self.trainer = Trainer(config)
+        except Exception as err:  # a bad dataset or device: report, keep serving
+            self.trainer = None
+            self.emit([Event(0, "error", _describe(err))], urgent=True)
+            return
+        if self.log_path:
+            self.writer = RunLogWriter(numbered_log_path(self.log_path, self.runs))
+        self.emit([self.trainer.header], urgent=True)
+
+    def close_run(self, reason: str) -> None:
+        if self.trainer is not None and self.trainer.end is None:
+            self.emit([self.trainer.stop(reason)], urgent=True)
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def handle(self, command: tuple) -> None:
+        verb = command[0]
+        trainer = self.trainer
+        if verb == "stop":
+            self.running = False
+        elif verb == "restart":
+            self.paused = False
+            self.start(RunConfig.from_dict(command[1]))
+        elif verb in ("pause", "resume") and trainer is not None and trainer.end is None:
+            self.paused = verb == "pause"
+            self.emit([Event(trainer.step_count, verb + "d", "")], urgent=True)
+        elif verb == "step":
+            self.train_step(force_snapshot=True)
+        elif verb == "lr" and trainer is not None:
+            event = trainer.set_lr(float(command[1]))
+            if trainer.end is None:
+                self.emit([event], urgent=True)
+
+    def train_step(self, force_snapshot: bool = False) -> None:
+        trainer = self.trainer
+        if trainer is None or trainer.end is not None:
+            return
+        try:
+            records = trainer.step(force_snapshot=force_snapshot)
+        except Exception as err:
+            trainer.end = End(trainer.step_count, "error")
+            records = [Event(trainer.step_count, "error", _describe(err)), trainer.end]
+        self.emit(records, urgent=force_snapshot)
+
+    @property
+    def idle(self) -> bool:
+        return self.paused or self.trainer is None or self.trainer.end is not None
+
+    def loop(self) -> None:
+        parent = os.getppid()
+        while self.running:
+            # Idle: block for the next command (waking to notice an orphaned process).
+            if self.conn.poll(0.5 if self.idle else 0.0):
+                self.handle(self.conn.recv())
+            elif self.idle:
+                if self.pending:
+                    self.emit([], urgent=True)
+                if os.getppid() != parent:
+                    break
+            else:
+                self.train_step()
+        self.close_run("stopped")
+        if self.pending:
+            self.conn.send(self.pending)
+
+
+def _describe(err: BaseException) -> str:
+    return "".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip()
+
+
+def serve(
+    conn: Connection, config: dict, log_path: str | None = None, flush_hz: float = 30.0
+) -> None:
+    """Train ``config`` and answer commands until told to stop or the other end goes away."""
+    server = Server(conn, log_path, flush_hz)
+    try:
+        server.start(RunConfig.from_dict(config))
+        server.loop()
+    except (EOFError, BrokenPipeError, OSError, KeyboardInterrupt):
+        pass  # the UI went away: nothing left to tell

@@ -1,0 +1,458 @@
+"""The dashboard: renders what a source streams; keys change the run through commands.
+
+The trainer runs in a child process (see `vgtui.engine.worker`); a thread worker here only reads
+its pipe and posts messages, and a timer repaints at most ``fps`` times a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Iterable
+from functools import partial
+
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from vgtui.engine.config import DATASETS, OPTIMIZERS, RunConfig
+from vgtui.engine.errors import ConfigError
+from vgtui.engine.records import End, Event, RunHeader, Snapshot
+from vgtui.ui.help import HelpScreen
+from vgtui.ui.history import RunBook
+from vgtui.ui.messages import EventArrived, RunEnded, RunStarted, SnapshotArrived, SourceFailed
+from vgtui.ui.source import Source, SourceClosed, TrainerSource
+from vgtui.ui.widgets.curves import Curves
+from vgtui.ui.widgets.gradients import GradientBars
+from vgtui.ui.widgets.histograms import Histograms
+from vgtui.ui.widgets.status import StatusLine, status_text
+
+ACTIVATIONS = [
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "gelu",
+    "silu",
+    "tanh",
+    "softsign",
+    "maxout",
+    "identity",
+]
+INITS = [
+    "xavier",
+    "he",
+    "lecun",
+    "orthogonal",
+    "normal",
+    "normal:0.01",
+    "uniform",
+    "xavier_uniform",
+    "he_uniform",
+    "zeros",
+    "ones",
+    "default",
+]
+DROPOUTS = [0.0, 0.2, 0.5]
+
+
+def cycle(choices: list, current: object, step: int = 1) -> object:
+    """The next (or previous) choice; a value not in the list matches its name before any ':'."""
+    keys = [str(c).split(":")[0] for c in choices]
+    if current in choices:
+        index = choices.index(current)
+    elif str(current).split(":")[0] in keys:
+        index = keys.index(str(current).split(":")[0])
+    else:
+        index = -1 if step > 0 else 0
+    return choices[(index + step) % len(choices)]
+
+
+SourceFactory = Callable[[RunConfig], Source]
+
+
+class VgtuiApp(App[int]):
+    """The vgtui dashboard."""
+
+    TITLE = "vgtui"
+    CSS_PATH = "vgtui.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    BINDINGS = [
+        Binding("a", "activation(1)", "activation", tooltip="next activation function (restarts)"),
+        Binding(
+            "A",
+            "activation(-1)",
+            "prev activation",
+            show=False,
+            tooltip="previous activation function (restarts)",
+        ),
+        Binding("i", "init(1)", "init", tooltip="next weight initializer (restarts)"),
+        Binding(
+            "I",
+            "init(-1)",
+            "prev init",
+            show=False,
+            tooltip="previous weight initializer (restarts)",
+        ),
+        Binding("space", "pause", "pause", tooltip="pause or resume training"),
+        Binding("n", "step", "step", show=False, tooltip="one training step while paused"),
+        Binding(
+            "r",
+            "reseed",
+            "new seed",
+            show=False,
+            tooltip="restart with a new seed (also restarts a dead trainer)",
+        ),
+        Binding(
+            "plus",
+            "depth(1)",
+            "deeper",
+            show=False,
+            key_display="+",
+            tooltip="one more hidden layer (restarts)",
+        ),
+        Binding(
+            "minus",
+            "depth(-1)",
+            "shallower",
+            show=False,
+            key_display="-",
+            tooltip="one hidden layer fewer (restarts)",
+        ),
+        Binding(
+            "greater_than_sign",
+            "width(2)",
+            "wider",
+            show=False,
+            key_display=">",
+            tooltip="double the width (restarts)",
+        ),
+        Binding(
+            "less_than_sign",
+            "width(0.5)",
+            "narrower",
+            show=False,
+            key_display="<",
+            tooltip="halve the width (restarts)",
+        ),
+        Binding(
+            "l",
+            "lr(2)",
+            "lr x2",
+            show=False,
+            tooltip="double the learning rate (applies to the running model)",
+        ),
+        Binding(
+            "L",
+            "lr(0.5)",
+            "lr /2",
+            show=False,
+            tooltip="halve the learning rate (applies to the running model)",
+        ),
+        Binding("o", "optimizer", "optimizer", show=False, tooltip="next optimizer (restarts)"),
+        Binding("d", "dataset", "dataset", show=False, tooltip="next dataset (restarts)"),
+        Binding("b", "norm", "batch norm", tooltip="batch norm on/off (restarts)"),
+        Binding("s", "residual", "residual", tooltip="residual connections on/off (restarts)"),
+        Binding("x", "dropout", "dropout", show=False, tooltip="dropout 0, 0.2, 0.5 (restarts)"),
+        Binding(
+            "p",
+            "preact",
+            "pre-act",
+            show=False,
+            tooltip="histograms of activations or pre-activations",
+        ),
+        Binding("e", "screenshot", "screenshot", show=False, tooltip="save an SVG screenshot"),
+        Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+        Binding("q", "quit", "quit", tooltip="quit (stops the trainer)"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True, tooltip="quit"),
+    ]
+
+    def __init__(
+        self,
+        config: RunConfig,
+        source_factory: SourceFactory | None = None,
+        fps: float = 12.0,
+        log_path: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.fps = fps
+        self.log_path = log_path
+        self.source_factory = source_factory or (lambda c: TrainerSource(c, log_path=log_path))
+        self.source: Source | None = None
+        self.book = RunBook()
+        self.latest: Snapshot | None = None
+        self.previous: Snapshot | None = None
+        self.device = config.device
+        self.state = "starting"
+        self.paused = False
+        self.dirty = True
+        self.error_text = ""
+        self.snapshots_shown = 0
+
+    # ---- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield Static(id="error")
+        with Horizontal(id="main"):
+            with VerticalScroll(id="left"):
+                yield Histograms(id="histograms")
+            with Vertical(id="right"):
+                yield GradientBars(id="gradients")
+                yield Curves(self.book, id="curves")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.start_source()
+        self.set_interval(1 / self.fps, self.render_frame)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            # Not possible off the main thread (tests) or on some platforms: then skip.
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
+        self.render_frame()
+
+    def on_unmount(self) -> None:
+        self.stop_source()
+
+    # ---- the source ---------------------------------------------------------------------------
+
+    def start_source(self) -> None:
+        self.stop_source()
+        self.source = self.source_factory(self.config)
+        self.source.start()
+        self.state = "starting" if self.source.live else "replay"
+        self.read_source(self.source)
+
+    def stop_source(self) -> None:
+        if self.source is not None:
+            self.workers.cancel_group(self, "reader")
+            self.source.close()
+            self.source = None
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reader")
+    def read_source(self, source: Source) -> None:
+        """Read batches of records; only ever post messages (thread-safe, non-blocking)."""
+        worker = get_current_worker()
+        run = self.book.current
+        while not worker.is_cancelled:
+            try:
+                batch = source.recv(0.1)
+            except SourceClosed as err:
+                if not worker.is_cancelled:
+                    self.post_message(SourceFailed(str(err)))
+                return
+            latest = None
+            for record in batch:
+                if isinstance(record, RunHeader):
+                    run = self.book.start(record)
+                    self.post_message(RunStarted(record))
+                elif isinstance(record, Snapshot):
+                    if run is not None:
+                        run.add(record)
+                    latest = record
+                elif isinstance(record, Event):
+                    self.post_message(EventArrived(record))
+                elif isinstance(record, End):
+                    if latest is not None:
+                        self.post_message(SnapshotArrived(latest))
+                        latest = None
+                    self.post_message(RunEnded(record))
+            if latest is not None:
+                self.post_message(SnapshotArrived(latest))
+
+    def on_run_started(self, message: RunStarted) -> None:
+        self.device = str(message.header.config.get("device", self.device))
+        self.latest = self.previous = None
+        self.state = "replay" if not self.source or not self.source.live else "running"
+        self.paused = False
+        self.set_error("")
+        self.dirty = True
+
+    def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
+        self.previous, self.latest = self.latest, message.snapshot
+        if self.state == "starting":
+            self.state = "running"
+        self.dirty = True
+
+    def on_event_arrived(self, message: EventArrived) -> None:
+        event = message.event
+        if event.kind == "diverged":
+            self.state = f"diverged at step {event.step}"
+            self.notify(event.message, title="diverged", severity="error", timeout=8)
+        elif event.kind == "error":
+            self.state = "error"
+            self.set_error(event.message)
+        elif event.kind in ("paused", "resumed"):
+            self.paused = event.kind == "paused"
+            self.state = "paused" if self.paused else "running"
+        self.dirty = True
+
+    def on_run_ended(self, message: RunEnded) -> None:
+        if message.end.reason == "done":
+            self.state = "done"
+        self.dirty = True
+
+    def on_source_failed(self, message: SourceFailed) -> None:
+        self.state = "error"
+        self.set_error(f"{message.text}\npress r to start a new trainer")
+        self.source = None if self.source is None else self.source
+        self.dirty = True
+
+    def set_error(self, text: str) -> None:
+        self.error_text = text
+        error = self.query_one("#error", Static)
+        error.update(text)
+        error.set_class(bool(text), "-visible")
+
+    # ---- rendering ----------------------------------------------------------------------------
+
+    def render_frame(self) -> None:
+        """Repaint from the latest snapshot, at most once per timer tick."""
+        if not self.dirty:
+            return
+        self.dirty = False
+        snap = self.latest
+        with self.batch_update():
+            self.query_one(Histograms).snapshot = snap
+            self.query_one(GradientBars).snapshot = snap
+            self.query_one(Curves).refresh()
+            self.query_one(StatusLine).update(
+                status_text(
+                    self.config, self.device, snap.step if snap else 0, self.rate(), self.state
+                )
+            )
+        if snap is not None:
+            self.snapshots_shown += 1
+
+    def rate(self) -> float | None:
+        """Training steps per second, from the last two snapshots' training time."""
+        a, b = self.previous, self.latest
+        if a is None or b is None or b.elapsed_s <= a.elapsed_s:
+            return None
+        return (b.step - a.step) / (b.elapsed_s - a.elapsed_s)
+
+    # ---- actions ------------------------------------------------------------------------------
+
+    def restart(self, **changes: object) -> None:
+        """A new run from a fresh initialisation, with ``changes`` applied to the config."""
+        if self.source is None or not self.source.live:
+            self.notify("this is a recording: keys that change the run do nothing", timeout=3)
+            return
+        try:
+            self.config = self.config.replace(**changes)
+        except ConfigError as err:
+            self.notify(str(err), severity="warning")
+            return
+        self.source.send(("restart", self.config.to_dict()))
+        self.state = "starting"
+        self.dirty = True
+
+    def action_activation(self, step: int) -> None:
+        self.restart(activation=cycle(ACTIVATIONS, self.config.activation, step))
+
+    def action_init(self, step: int) -> None:
+        self.restart(init=cycle(INITS, self.config.init, step))
+
+    def action_depth(self, step: int) -> None:
+        depth = self.config.depth + step
+        if 1 <= depth <= 100:
+            self.restart(depth=depth)
+        else:
+            self.notify(f"depth stays within 1..100 (now {self.config.depth})", timeout=3)
+
+    def action_width(self, factor: float) -> None:
+        width = int(self.config.width * factor)
+        if 1 <= width <= 8192:
+            self.restart(width=width)
+        else:
+            self.notify(f"width stays within 1..8192 (now {self.config.width})", timeout=3)
+
+    def action_optimizer(self) -> None:
+        self.restart(optimizer=cycle(OPTIMIZERS, self.config.optimizer))
+
+    def action_dataset(self) -> None:
+        self.restart(dataset=cycle(DATASETS, self.config.dataset))
+
+    def action_norm(self) -> None:
+        self.restart(norm="none" if self.config.norm == "batch" else "batch")
+
+    def action_residual(self) -> None:
+        self.restart(residual=not self.config.residual)
+
+    def action_dropout(self) -> None:
+        self.restart(dropout=cycle(DROPOUTS, self.config.dropout))
+
+    def action_reseed(self) -> None:
+        if self.source is None or (self.state == "error" and self.source.live):
+            self.config = self.config.replace(seed=self.config.seed + 1)
+            self.set_error("")
+            self.start_source()
+            return
+        self.restart(seed=self.config.seed + 1)
+
+    def action_lr(self, factor: float) -> None:
+        if self.source is None or not self.source.live:
+            return
+        try:
+            self.config = self.config.replace(lr=self.config.lr * factor)
+        except ConfigError as err:
+            self.notify(str(err), severity="warning")
+            return
+        self.source.send(("lr", self.config.lr))
+        self.dirty = True
+
+    def action_pause(self) -> None:
+        if self.source is None or not self.source.live:
+            return
+        self.paused = not self.paused
+        self.source.send(("pause",) if self.paused else ("resume",))
+        self.state = "paused" if self.paused else "running"
+        self.dirty = True
+
+    def action_step(self) -> None:
+        if not self.paused:
+            self.notify("pause first (space), then n steps once", timeout=3)
+        elif self.source is not None:
+            self.source.send(("step",))
+
+    def action_preact(self) -> None:
+        hist = self.query_one(Histograms)
+        hist.preact = not hist.preact
+
+    def action_screenshot(self) -> None:
+        path = self.save_screenshot(path=os.getcwd())
+        self.notify(f"saved {path}", title="screenshot")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.BINDINGS))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if binding.action in ("quit",):
+                continue
+            title = binding.tooltip.split(" (")[0] if binding.tooltip else binding.description
+            yield SystemCommand(
+                title.capitalize(),
+                f"key: {binding.key_display or binding.key}",
+                partial(self.run_action, binding.action),
+            )
+
+
+def run_app(config: RunConfig, fps: float = 12.0, log_path: str | None = None) -> int:
+    """Open the dashboard; the trainer process is stopped whatever way the app ends."""
+    app = VgtuiApp(config, fps=fps, log_path=log_path)
+    try:
+        app.run()
+    finally:
+        app.stop_source()
+    return app.return_code or 0

@@ -1,0 +1,145 @@
+"""Sources of records for the dashboard: the live trainer (a child process) or a recording.
+
+The dashboard only calls ``start``, ``recv``, ``send`` and ``close``, so it does not care which.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+import time
+from collections.abc import Iterable
+from typing import Protocol
+
+from vgtui.engine.config import RunConfig
+from vgtui.engine.records import Record, Snapshot
+from vgtui.engine.worker import serve
+
+
+class SourceClosed(Exception):
+    """The source has nothing more to give (the trainer process died or the recording ended)."""
+
+
+class Source(Protocol):
+    live: bool
+
+    def start(self) -> None: ...
+    def recv(self, timeout: float) -> list[Record]: ...
+    def send(self, command: tuple) -> None: ...
+    def close(self) -> None: ...
+
+
+class TrainerSource:
+    """The built-in trainer in a child process (or, for comparison only, in a thread)."""
+
+    live = True
+
+    def __init__(
+        self,
+        config: RunConfig,
+        log_path: str | None = None,
+        in_thread: bool = False,
+        flush_hz: float = 30.0,
+    ) -> None:
+        self.config = config
+        self.log_path = log_path
+        self.in_thread = in_thread
+        self.flush_hz = flush_hz
+        self.process: mp.process.BaseProcess | None = None
+        self.thread: threading.Thread | None = None
+        self.conn = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def start(self) -> None:
+        ctx = mp.get_context("spawn")  # never fork a process that runs threads
+        self.conn, child = ctx.Pipe()
+        args = (child, self.config.to_dict(), self.log_path, self.flush_hz)
+        if self.in_thread:
+            self.thread = threading.Thread(target=serve, args=args, daemon=True)
+            self.thread.start()
+        else:
+            self.process = ctx.Process(target=serve, args=args, daemon=True, name="vgtui-trainer")
+            self.process.start()
+            child.close()
+
+    def recv(self, timeout: float) -> list[Record]:
+        """The next batch of records, or [] if none came within ``timeout`` seconds."""
+        try:
+            if self.conn is None or not self.conn.poll(timeout):
+                if (
+                    self.process is not None
+                    and not self.process.is_alive()
+                    and not self.conn.poll()
+                ):
+                    raise SourceClosed(f"the trainer process exited (code {self.process.exitcode})")
+                return []
+            return self.conn.recv()
+        except (EOFError, OSError) as err:
+            raise SourceClosed("the trainer process exited") from err
+
+    def send(self, command: tuple) -> None:
+        try:
+            if self.conn is not None:
+                self.conn.send(command)
+        except (BrokenPipeError, OSError):
+            pass  # a dead trainer: recv reports it
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop the trainer; no process outlives this call."""
+        self.send(("stop",))
+        if self.process is not None:
+            self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.terminate()
+                self.process.join(timeout)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+        if self.thread is not None:
+            self.thread.join(timeout)
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+class ReplaySource:
+    """Records played back: all at once (``speed=None``) or paced by their ``elapsed_s``."""
+
+    live = False
+
+    def __init__(self, records: Iterable[Record], speed: float | None = None) -> None:
+        self.records = list(records)
+        self.speed = speed
+        self.position = 0
+        self.started = 0.0
+
+    def start(self) -> None:
+        self.started = time.monotonic()
+
+    def recv(self, timeout: float) -> list[Record]:
+        if self.position >= len(self.records):
+            time.sleep(timeout)
+            return []
+        if self.speed is None:
+            batch, self.position = self.records[self.position :], len(self.records)
+            return batch
+        now = (time.monotonic() - self.started) * self.speed
+        end = self.position
+        while end < len(self.records):
+            record = self.records[end]
+            if isinstance(record, Snapshot) and record.elapsed_s > now and end > self.position:
+                break
+            end += 1
+        batch, self.position = self.records[self.position : end], end
+        if not batch:
+            time.sleep(timeout)
+        return batch
+
+    def send(self, command: tuple) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,115 @@
+"""Per-layer activation histograms drawn with block characters, input side first."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from vgtui.engine.records import Hist, LayerStats, Snapshot
+from vgtui.format import fmt_num
+
+EIGHTHS = " ▁▂▃▄▅▆▇█"
+CELL_WIDTH = 28  # columns per histogram, title included
+BAR_ROWS = 3
+
+
+def rebin(counts: list[int], columns: int) -> np.ndarray:
+    """Counts resampled to ``columns`` bars: summed in groups, or stretched when too few bins."""
+    c = np.asarray(counts, dtype=np.float64)
+    if len(c) >= columns:
+        edges = np.linspace(0, len(c), columns + 1).round().astype(int)
+        return np.add.reduceat(c, edges[:-1])
+    return c[(np.arange(columns) * len(c)) // columns]
+
+
+def bars(hist: Hist, columns: int, rows: int) -> list[str]:
+    """``rows`` lines of vertical bars, top line first, linear in the count."""
+    values = rebin(hist.counts, columns)
+    peak = values.max() if values.size and values.max() > 0 else 1.0
+    eighths = np.round(values / peak * rows * 8).astype(int)
+    lines = []
+    for row in range(rows - 1, -1, -1):
+        level = np.clip(eighths - row * 8, 0, 8)
+        lines.append("".join(EIGHTHS[v] for v in level))
+    return lines
+
+
+def health(layer: LayerStats) -> tuple[str, str]:
+    """A short health label and its style: saturated or dead percentage, if the rule applies."""
+    if layer.sat_frac is not None:
+        pct = 100 * layer.sat_frac
+        return f"sat {pct:.0f}%", "red" if pct >= 50 else "yellow" if pct >= 10 else "green"
+    if layer.dead_frac is not None:
+        pct = 100 * layer.dead_frac
+        return f"dead {pct:.0f}%", "red" if pct >= 50 else "yellow" if pct >= 10 else "green"
+    return "", ""
+
+
+def layer_cell(layer: LayerStats, label: str, pre: bool, width: int = CELL_WIDTH) -> Text:
+    """Title, bars and axis for one layer."""
+    stats = layer.preact if pre and layer.preact is not None else layer.act
+    text = Text(no_wrap=True, overflow="crop")
+    text.append(f"{label} ", style="bold")
+    text.append(f"μ {fmt_num(stats.mean)} σ {fmt_num(stats.std)}")
+    tag, style = health(layer) if not pre else ("", "")
+    if tag:
+        text.append(f" {tag}", style=style)
+    text.append("\n")
+    columns = width - 2
+    bar_style = "red" if stats.hist.nonfinite else "cyan"
+    for line in bars(stats.hist, columns, BAR_ROWS):
+        text.append(f"▕{line}▏\n", style=bar_style)
+    lo, hi = fmt_num(stats.hist.lo), fmt_num(stats.hist.hi)
+    middle = []
+    if stats.hist.below:
+        middle.append(f"◀{stats.hist.below}")
+    if stats.hist.above:
+        middle.append(f"{stats.hist.above}▶")
+    if stats.hist.nonfinite:
+        middle.append(f"nan/inf {stats.hist.nonfinite}")
+    mid = " ".join(middle)
+    gap = max(1, width - len(lo) - len(hi) - len(mid))
+    text.append(lo, style="dim")
+    text.append(" " * (gap // 2) + mid + " " * (gap - gap // 2), style="bold red")
+    text.append(hi, style="dim")
+    return text
+
+
+def layer_label(name: str) -> str:
+    return "out" if name == "output" else name.replace("layer", "L")
+
+
+class Histograms(Widget):
+    """A grid of histograms, as many per row as the width allows; scrolls when it does not fit."""
+
+    DEFAULT_CSS = """
+    Histograms { height: auto; padding: 0 1; }
+    """
+
+    snapshot: reactive[Snapshot | None] = reactive(None, layout=True)
+    preact: reactive[bool] = reactive(False)
+
+    def render(self) -> RenderableType:
+        snap = self.snapshot
+        if snap is None:
+            return Text("waiting for the first snapshot…", style="dim")
+        width = max(self.size.width, CELL_WIDTH)
+        per_row = max(1, width // (CELL_WIDTH + 1))
+        cell = max(16, width // per_row - 1)
+        layers = snap.layers if self.preact else [x for x in snap.layers if x.name != "output"]
+        title = "pre-activations (input to the activation)" if self.preact else "activations"
+        grid = Table.grid(padding=(0, 1))
+        for _ in range(per_row):
+            grid.add_column(width=cell)
+        cells = [
+            layer_cell(x, layer_label(x.name), self.preact, cell)
+            for x in layers
+            if not self.preact or x.preact is not None
+        ]
+        for i in range(0, len(cells), per_row):
+            grid.add_row(*cells[i : i + per_row])
+        return Group(Text(f"{title}, input side first", style="bold"), grid)
