@@ -5,7 +5,9 @@ The dashboard only calls ``start``, ``recv``, ``send`` and ``close``, so it does
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -61,8 +63,12 @@ class TrainerSource:
             self.thread = threading.Thread(target=serve, args=args, daemon=True)
             self.thread.start()
         else:
-            self.process = ctx.Process(target=serve, args=args, daemon=True, name="vgtui-trainer")
-            self.process.start()
+            process = ctx.Process(target=serve, args=args, daemon=True, name="vgtui-trainer")
+            # Textual swaps sys.stderr for a capture without a real file descriptor, which the
+            # spawn machinery passes on: give it the real one while the process starts.
+            with contextlib.redirect_stderr(sys.__stderr__):
+                process.start()
+            self.process = process
             child.close()
 
     def recv(self, timeout: float) -> list[Record]:

@@ -75,22 +75,23 @@ def chart(
         used, means = decimate(line.xs.astype(float), line.ys.astype(float), x0, x1, dot_w)
         if used.size == 0:
             continue
-        ydot = np.clip(((hi - means) / (hi - lo) * (dot_h - 1)).round().astype(int), 0, dot_h - 1)
-        # Connect consecutive points with a vertical run in the later column.
+        # Interpolate across the columns between points, then join neighbours vertically.
+        columns = np.arange(used[0], used[-1] + 1)
+        ycol = np.interp(columns, used, means)
+        ydot = np.clip(((hi - ycol) / (hi - lo) * (dot_h - 1)).round().astype(int), 0, dot_h - 1)
         prev = np.concatenate([ydot[:1], ydot[:-1]])
         top, length = np.minimum(prev, ydot), np.abs(prev - ydot) + 1
-        xs = np.repeat(used, length)
-        ys = np.repeat(top, length) + (
-            np.arange(length.sum()) - np.repeat(length.cumsum() - length, length)
-        )
+        xs = np.repeat(columns, length)
+        within = np.arange(length.sum()) - np.repeat(length.cumsum() - length, length)
+        ys = np.repeat(top, length) + within
         np.bitwise_or.at(bits, (ys // 4, xs // 2), _DOTS[ys % 4, xs % 2])
         owner[ys // 4, xs // 2] = index
     out = []
     if title:
         legend = Text(title, style="bold", no_wrap=True, overflow="crop")
         for line in lines:
-            legend.append("  ━ ", style=line.style)
-            legend.append(line.label, style=line.style if line.style == PREVIOUS_STYLE else "")
+            legend.append("   ━━ ", style=line.style)
+            legend.append(line.label, style=PREVIOUS_STYLE if line.style == PREVIOUS_STYLE else "")
         out.append(legend)
     for r in range(rows):
         label = (
@@ -147,7 +148,7 @@ class Curves(Widget):
                 if current
                 else PREVIOUS_STYLE
             )
-            name = run.label if series in ("loss", "accuracy") else f"{run.label} val"
+            name = f"{run.label} train" if current else f"previous: {run.label}"
             out.append(Line(np.asarray(xs), np.asarray(ys), style, name))
             if val and current:
                 vx, vy = run.points("val_" + series)

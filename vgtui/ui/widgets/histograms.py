@@ -49,7 +49,9 @@ def health(layer: LayerStats) -> tuple[str, str]:
     return "", ""
 
 
-def layer_cell(layer: LayerStats, label: str, pre: bool, width: int = CELL_WIDTH) -> Text:
+def layer_cell(
+    layer: LayerStats, label: str, pre: bool, width: int = CELL_WIDTH, rows: int = BAR_ROWS
+) -> Text:
     """Title, bars and axis for one layer."""
     stats = layer.preact if pre and layer.preact is not None else layer.act
     text = Text(no_wrap=True, overflow="crop")
@@ -61,7 +63,7 @@ def layer_cell(layer: LayerStats, label: str, pre: bool, width: int = CELL_WIDTH
     text.append("\n")
     columns = width - 2
     bar_style = "red" if stats.hist.nonfinite else "cyan"
-    for line in bars(stats.hist, columns, BAR_ROWS):
+    for line in bars(stats.hist, columns, rows):
         text.append(f"▕{line}▏\n", style=bar_style)
     lo, hi = fmt_num(stats.hist.lo), fmt_num(stats.hist.hi)
     middle = []
