@@ -1,0 +1,177 @@
+"""The command line: flags, errors, --list, headless runs and their logs."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from vgtui.cli import build_parser, config_from_args, main
+from vgtui.engine.activations import NAMES as ACTIVATIONS
+from vgtui.engine.config import DATASETS, OPTIMIZERS, RunConfig
+from vgtui.engine.initializers import NAMES as INITS
+from vgtui.engine.runlog import read_log
+
+SMALL = ["--depth", "3", "--width", "8", "--device", "cpu"]
+
+
+def test_flags_build_the_config_and_unset_flags_keep_defaults():
+    args = build_parser().parse_args(
+        [
+            "--activation",
+            "relu",
+            "--init",
+            "he",
+            "--depth",
+            "20",
+            "--residual",
+            "--dropout",
+            "0.2",
+            "--batch-size",
+            "16",
+        ]
+    )
+    cfg = config_from_args(args)
+    assert cfg == RunConfig(
+        activation="relu", init="he", depth=20, residual=True, dropout=0.2, batch_size=16
+    )
+
+
+def test_list_names_every_choice(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for name in [*ACTIVATIONS, *INITS, *DATASETS, *OPTIMIZERS]:
+        assert name in out
+    assert "sqrt(2/fan_in)" in out.replace(" ", "") or "2/fan_in" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--depth", "0"], "--depth: 0 is not valid; expected an integer in 1..100"),
+        (["--activation", "swish"], "sigmoid, tanh, relu"),
+        (["--optimizer", "lbfgs"], "sgd, momentum, nesterov"),
+        (["--dataset", "cifar"], "xor, circle"),
+        (["--init", "glorot"], "xavier"),
+        (["--lr", "-1"], "--lr"),
+        (["--depth", "abc"], "invalid int value"),
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--fps", "0"], "--fps"),
+        (["--headless", "--list"], "not allowed with"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(argv, needle, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exit_:  # argparse's own errors exit from inside the parser
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert needle in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def run_cli(*args, **kw):
+    env = {**os.environ, "VGTUI_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "vgtui", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        **kw,
+    )
+
+
+def test_headless_json_prints_only_the_summary(tmp_path):
+    log = tmp_path / "run.jsonl"
+    result = run_cli(
+        "--headless", "--steps", "12", "--every", "5", "--json", "--log", str(log), *SMALL
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary) == {"steps", "final_loss", "final_accuracy", "diverged", "reason", "layers"}
+    assert summary["steps"] == 12 and summary["reason"] == "done" and not summary["diverged"]
+    assert [x["name"] for x in summary["layers"]] == ["layer1", "layer2", "layer3", "output"]
+    run = read_log(log)
+    assert run.skipped == 0 and run.end.reason == "done"
+    assert [s.step for s in run.snapshots] == [1, 5, 10, 12]
+    assert summary["final_loss"] == run.snapshots[-1].loss
+
+
+def test_headless_table_has_a_row_per_snapshot():
+    result = run_cli("--headless", "--steps", "20", "--every", "10", *SMALL)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "step" in lines[0] and "grad norm" in lines[0]
+    assert [line.split()[0] for line in lines[1:4]] == ["1", "10", "20"]
+    assert "done after 20 steps" in result.stdout
+
+
+def test_headless_diverging_run_is_reported_not_crashed(tmp_path):
+    result = run_cli(
+        "--headless",
+        "--steps",
+        "200",
+        "--lr",
+        "10000",
+        "--activation",
+        "relu",
+        "--init",
+        "he",
+        "--dataset",
+        "circle",
+        "--json",
+        "--device",
+        "cpu",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["diverged"] is True and summary["reason"] == "diverged"
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_mnist_files_are_a_one_line_error(tmp_path):
+    result = run_cli(
+        "--headless", "--dataset", "mnist", "--data-dir", str(tmp_path), "--steps", "1"
+    )
+    assert result.returncode == 2
+    assert "train-images-idx3-ubyte" in result.stderr and str(tmp_path) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_headless_until_stopped_ends_the_log_cleanly(tmp_path, sig):
+    log = tmp_path / "run.jsonl"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "vgtui",
+            "--headless",
+            "--steps",
+            "0",
+            "--every",
+            "5",
+            "--log",
+            str(log),
+            *SMALL,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait for a few snapshots to be written
+        if log.exists() and len(read_log(log).snapshots) >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=30) == 0
+    run = read_log(log)
+    assert run.end is not None and run.end.reason == "stopped"
+    assert run.skipped == 0 and len(run.snapshots) >= 3
+    assert "Traceback" not in proc.stderr.read()
