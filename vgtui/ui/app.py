@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -61,6 +62,7 @@ INITS = [
     "default",
 ]
 DROPOUTS = [0.0, 0.2, 0.5]
+EXIT_GRACE_S = 3.0  # after SIGTERM/SIGHUP, how long a hung shutdown may take
 
 
 def cycle(choices: list, current: object, step: int = 1) -> object:
@@ -217,11 +219,24 @@ class VgtuiApp(App[int]):
         for sig in (signal.SIGTERM, signal.SIGHUP):
             # Not possible off the main thread (tests) or on some platforms: then skip.
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
+                loop.add_signal_handler(sig, self.on_terminate_signal, sig)
         self.render_frame()
 
     def on_unmount(self) -> None:
         self.stop_source()
+
+    def on_terminate_signal(self, sig: int) -> None:
+        """SIGTERM, or SIGHUP when the terminal closes: stop the trainer first, then exit.
+
+        With its terminal gone, Textual's driver can block forever while shutting down (its
+        writer queue waits on a dead tty), so a watchdog ends the process if exiting hangs; the
+        trainer is already stopped by then, so nothing is left behind.
+        """
+        self.stop_source()
+        watchdog = threading.Timer(EXIT_GRACE_S, os._exit, (128 + sig,))
+        watchdog.daemon = True
+        watchdog.start()
+        self.exit(128 + sig)
 
     # ---- the source ---------------------------------------------------------------------------
 

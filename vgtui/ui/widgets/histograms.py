@@ -18,12 +18,17 @@ BAR_ROWS = 3
 
 
 def rebin(counts: list[int], columns: int) -> np.ndarray:
-    """Counts resampled to ``columns`` bars: summed in groups, or stretched when too few bins."""
+    """Counts as at most ``columns`` bars of equal value width.
+
+    Bins are summed in groups of a whole number (too many bins) or repeated a whole number of
+    times (too few), so that every bar spans the same range: uneven groups would draw a comb.
+    """
     c = np.asarray(counts, dtype=np.float64)
-    if len(c) >= columns:
-        edges = np.linspace(0, len(c), columns + 1).round().astype(int)
-        return np.add.reduceat(c, edges[:-1])
-    return c[(np.arange(columns) * len(c)) // columns]
+    if len(c) > columns:
+        group = -(-len(c) // columns)
+        padded = np.concatenate([c, np.zeros(-len(c) % group)])
+        return padded.reshape(-1, group).sum(axis=1)
+    return np.repeat(c, columns // max(len(c), 1))
 
 
 def bars(hist: Hist, columns: int, rows: int) -> list[str]:
@@ -61,7 +66,8 @@ def layer_cell(
     if tag:
         text.append(f" {tag}", style=style)
     text.append("\n")
-    columns = width - 2
+    columns = len(rebin(stats.hist.counts, width - 2))  # whole bins per bar: maybe narrower
+    width = columns + 2
     bar_style = "red" if stats.hist.nonfinite else "cyan"
     for line in bars(stats.hist, columns, rows):
         text.append(f"▕{line}▏\n", style=bar_style)
@@ -107,11 +113,12 @@ class Histograms(Widget):
         grid = Table.grid(padding=(0, 1))
         for _ in range(per_row):
             grid.add_column(width=cell)
-        cells = [
-            layer_cell(x, layer_label(x.name), self.preact, cell)
-            for x in layers
-            if not self.preact or x.preact is not None
-        ]
+        shown = [x for x in layers if not self.preact or x.preact is not None]
+        grid_rows = max(1, -(-len(shown) // per_row))
+        # Fill the visible height when the layers fit; otherwise the panel scrolls.
+        visible = self.parent.size.height if isinstance(self.parent, Widget) else 0
+        bar_rows = max(BAR_ROWS, min(12, (visible - 1) // grid_rows - 2))
+        cells = [layer_cell(x, layer_label(x.name), self.preact, cell, bar_rows) for x in shown]
         for i in range(0, len(cells), per_row):
             grid.add_row(*cells[i : i + per_row])
         return Group(Text(f"{title}, input side first", style="bold"), grid)
