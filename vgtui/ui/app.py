@@ -210,7 +210,7 @@ class VgtuiApp(App[int]):
             with Vertical(id="right"):
                 yield GradientBars(id="gradients")
                 yield Curves(self.book, id="curves")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.start_source()
@@ -285,7 +285,11 @@ class VgtuiApp(App[int]):
                 self.post_message(SnapshotArrived(latest))
 
     def on_run_started(self, message: RunStarted) -> None:
-        self.device = str(message.header.config.get("device", self.device))
+        header = message.header.config
+        self.device = str(header.get("device", self.device))
+        # The header is the truth about the run (a recording's config is not the command line's).
+        with contextlib.suppress(ConfigError, TypeError):
+            self.config = RunConfig.from_dict({**header, "device": self.config.device})
         self.latest = self.previous = None
         self.state = "replay" if not self.source or not self.source.live else "running"
         self.paused = False
@@ -319,7 +323,6 @@ class VgtuiApp(App[int]):
     def on_source_failed(self, message: SourceFailed) -> None:
         self.state = "error"
         self.set_error(f"{message.text}\npress r to start a new trainer")
-        self.source = None if self.source is None else self.source
         self.dirty = True
 
     def set_error(self, text: str) -> None:

@@ -54,10 +54,11 @@ def chart(
     height: int,
     y_range: tuple[float, float] | None = None,
     title: str = "",
+    x_axis: bool = True,
 ) -> Group:
-    """A braille chart with a y axis on the left and the step range below."""
+    """A braille chart with a y axis on the left and, if `x_axis`, the step range below."""
     label_w = 7
-    cols, rows = max(2, width - label_w - 1), max(2, height - 2)
+    cols, rows = max(2, width - label_w - 1), max(2, height - bool(title) - x_axis)
     dot_w, dot_h = cols * 2, rows * 4
     x1 = max((float(line.xs.max()) for line in lines if line.xs.size), default=1.0)
     x0 = min((float(line.xs.min()) for line in lines if line.xs.size), default=0.0)
@@ -112,6 +113,8 @@ def chart(
             who = owner[r, a]
             text.append(row[a:b], style=lines[who].style if who >= 0 else "")
         out.append(text)
+    if not x_axis:
+        return Group(*out)
     axis = f"step {fmt_num(x0)}"
     right = fmt_num(x1)
     out.append(
@@ -148,12 +151,12 @@ class Curves(Widget):
                 if current
                 else PREVIOUS_STYLE
             )
-            name = f"{run.label} train" if current else f"previous: {run.label}"
+            name = "train" if current else f"previous: {run.label}"
             out.append(Line(np.asarray(xs), np.asarray(ys), style, name))
             if val and current:
                 vx, vy = run.points("val_" + series)
                 if vx:
-                    out.append(Line(np.asarray(vx), np.asarray(vy), "yellow", "validation"))
+                    out.append(Line(np.asarray(vx), np.asarray(vy), "yellow", "val"))
         out.sort(key=lambda line: line.style != PREVIOUS_STYLE)  # current run drawn on top
         return out
 
@@ -161,8 +164,8 @@ class Curves(Widget):
         if not self.book.runs or not self.book.current.steps:
             return Text("loss and accuracy: waiting…", style="dim")
         width, height = self.size.width - 2, self.size.height
-        half = max(4, height // 2)
-        loss = chart(self.lines("loss", True), width, half, title="loss")
+        half = max(4, (height - 1) // 2)  # the two charts share the x axis under accuracy
+        loss = chart(self.lines("loss", True), width, half, title="loss", x_axis=False)
         acc = chart(
             self.lines("accuracy", True), width, height - half, (0.0, 1.0), title="accuracy"
         )

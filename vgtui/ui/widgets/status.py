@@ -18,7 +18,14 @@ STATE_STYLES = {
 
 
 def status_text(config: RunConfig, device: str, step: int, rate: float | None, state: str) -> Text:
+    """State and progress first (they must survive a narrow terminal), then the config."""
     text = Text(no_wrap=True, overflow="ellipsis")
+    style = STATE_STYLES.get(state.split()[0], "bold red")
+    text.append(f"● {state}", style=style)
+    text.append(f"  step {step:,}", style="")
+    if rate is not None:
+        text.append(f" · {fmt_num(rate)} steps/s", style="dim")
+    text.append("  ")
     parts = [
         ("", f"{config.activation} · {config.init}"),
         (" · ", f"{config.depth}x{config.width}"),
@@ -35,11 +42,6 @@ def status_text(config: RunConfig, device: str, step: int, rate: float | None, s
     for sep, value in parts:
         text.append(sep, style="dim")
         text.append(value, style="bold")
-    text.append(f"  step {step:,}", style="")
-    if rate is not None:
-        text.append(f" · {fmt_num(rate)} steps/s", style="dim")
-    style = STATE_STYLES.get(state.split()[0], "bold red")
-    text.append(f"  ● {state}", style=style)
     return text
 
 
