@@ -9,12 +9,12 @@ from torch import nn
 
 from vgtui.engine.activations import parse_activation
 from vgtui.engine.probe import Probe, Watch, discover
-from vgtui.engine.stats import nice_ceil, summarize, unpack
+from vgtui.engine.stats import DEAD, SAT, Segment, nice_ceil, summarize, summarize_many, unpack
 
 
 def stats_of(x, lo, hi, bins):
     floats, counts = summarize(torch.as_tensor(x, dtype=torch.float32).reshape(-1), lo, hi, bins)
-    return unpack(floats[0].tolist(), counts[0].tolist())
+    return unpack(floats[0], counts[0])
 
 
 def numpy_hist(values, lo, hi, bins):
@@ -77,7 +77,7 @@ def test_rows_are_summarised_independently():
     rows = torch.tensor([[0.0, 0.5, 1.0, 2.0], [-3.0, 0.1, 0.2, float("nan")]])
     floats, counts = summarize(rows, -math.inf, math.inf, 4)
     for i in range(2):
-        together = unpack(floats[i].tolist(), counts[i].tolist())
+        together = unpack(floats[i], counts[i])
         alone = stats_of(rows[i].tolist(), -math.inf, math.inf, 4)
         assert together == alone
 
@@ -87,7 +87,7 @@ def test_rows_are_summarised_independently():
     [(0.7, 1.0), (1.0, 1.0), (1.2, 2.0), (3.0, 5.0), (7.0, 10.0), (0.013, 0.02), (0.0, 1.0)],
 )
 def test_nice_ceil(x, expected):
-    assert nice_ceil(torch.tensor(x)).item() == pytest.approx(expected)
+    assert nice_ceil(x) == pytest.approx(expected)
 
 
 def test_all_nonfinite_tensor_is_counted_not_crashed_on():
@@ -176,3 +176,41 @@ def test_forward_only_snapshot_has_no_gradients():
     assert stats.grad_norm is None and stats.update_ratio is None
     assert stats.act.hist.total == 32
     assert (stats.act.hist.lo, stats.act.hist.hi) == (0.0, 1.0)
+
+
+def test_many_tensors_of_mixed_shapes_and_rules_come_back_in_order_as_if_alone():
+    gen = torch.Generator().manual_seed(3)
+    tensors = [
+        torch.sigmoid(3 * torch.randn(16, 8, generator=gen)),
+        torch.relu(torch.randn(16, 4, generator=gen)),
+        torch.randn(16, 1, generator=gen),
+        torch.sigmoid(torch.randn(16, 8, generator=gen)),
+    ]
+    segments = [
+        Segment(0.0, 1.0, 0.01, 0.99),
+        Segment(0.0, math.inf, dead=True),
+        Segment(),
+        Segment(0.0, 1.0, 0.01, 0.99),
+    ]
+    floats, counts = summarize_many(tensors, segments, 10)
+    for t, seg, f, c in zip(tensors, segments, floats, counts, strict=True):
+        alone_f, alone_c = summarize_many([t], [seg], 10)
+        assert (f, c) == (alone_f[0], alone_c[0])
+        assert sum(c) == t.numel()
+        y = t.numpy()
+        if seg.sat_hi < math.inf:
+            assert f[SAT] == pytest.approx(((y < 0.01) | (y > 0.99)).mean())
+        if seg.dead:
+            assert f[DEAD] == pytest.approx((y == 0).all(axis=0).mean())
+
+
+def test_rules_ignore_non_finite_values():
+    y = torch.tensor([[0.0, 0.995, float("nan")], [0.0, 0.5, float("inf")], [0.0, 0.2, 0.3]])
+    (sat,), _ = summarize_many([y], [Segment(0.0, 1.0, 0.01, 0.99)], 4)
+    # saturated: the three zeros and 0.995, out of all 9 values; NaN and inf are neither
+    assert sat[SAT] == pytest.approx(4 / 9)
+    (dead,), (counts,) = summarize_many([y], [Segment(0.0, math.inf, dead=True)], 4)
+    # unit 0 is zero for every sample; units 1 and 2 are not (a NaN or inf is not zero)
+    assert dead[DEAD] == pytest.approx(1 / 3)
+    assert counts[-1] == 2 and sum(counts) == 9
+    assert dead[0] == pytest.approx(np.mean([0.0, 0.995, 0.0, 0.5, 0.0, 0.2, 0.3]))

@@ -30,6 +30,7 @@ _HELP = {
     "grad_clip": "clip the global gradient norm to this (0: off)",
     "every": "steps between snapshots",
     "bins": "histogram bins",
+    "preact": "also record pre-activation statistics",
     "data_dir": "directory with the MNIST IDX files (default: the user cache)",
 }
 

@@ -139,6 +139,14 @@ class Activation:
         """How many inputs per output unit (k for maxout, else 1)."""
         return int(self.param) if self.name == "maxout" else 1
 
+    @property
+    def saturation(self) -> tuple[float, float]:
+        """Outputs below the first or above the second value are saturated (sigmoid: < 0.01 or
+        > 0.99; tanh and softsign: |y| > 0.99); (-inf, inf) where the rule does not apply."""
+        if self.rule != "saturated":
+            return (-INF, INF)
+        return (0.01, 0.99) if self.name == "sigmoid" else (-0.99, 0.99)
+
     def make(self) -> nn.Module:
         return self.kind.factory(self.param)
 
@@ -160,12 +168,3 @@ def parse_activation(spec: str) -> Activation:
     if name == "leaky_relu" and param < 0:
         raise ConfigError("activation", spec, "leaky_relu:slope with slope >= 0")
     return Activation(name, param, kind)
-
-
-def saturated_mask(act: Activation, y: torch.Tensor) -> torch.Tensor | None:
-    """Boolean mask of values in the saturated zone, or None where the rule does not apply."""
-    if act.rule != "saturated":
-        return None
-    if act.name == "sigmoid":
-        return (y < 0.01) | (y > 0.99)
-    return y.abs() > 0.99

@@ -41,6 +41,7 @@ class RunConfig:
     grad_clip: float = 0.0
     every: int = 10
     bins: int = 40
+    preact: bool = False  # also summarise pre-activations (the dashboard asks when shown)
     data_dir: str = ""  # mnist files; empty = the user cache directory
 
     def __post_init__(self) -> None:

@@ -21,7 +21,7 @@ from torch import nn
 
 from vgtui.engine.activations import KINDS, Activation, parse_activation
 from vgtui.engine.records import LayerInfo, LayerStats, Stats
-from vgtui.engine.stats import N_FLOATS, summarize, unpack
+from vgtui.engine.stats import DEAD, N_EXTRA, N_FLOATS, SAT, Segment, summarize_many, unpack
 
 # Activation modules that the probe recognises in a user's model, by type.
 _MODULE_ACTIVATIONS: dict[type[nn.Module], str] = {
@@ -37,6 +37,7 @@ _MODULE_ACTIVATIONS: dict[type[nn.Module], str] = {
     nn.Softsign: "softsign",
 }
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+CHUNK = 1 << 22  # values summarised per pass: bounds the temporaries for big layers
 
 
 @dataclass
@@ -94,19 +95,6 @@ def discover(model: nn.Module) -> list[Watch]:
     return watches
 
 
-def _rule_fractions(y: torch.Tensor, act: Activation | None) -> tuple[torch.Tensor, str]:
-    """Per row of ``y`` (layers, batch, units...): the dead or saturated fraction, and which."""
-    if act is None or act.rule is None:
-        return torch.full(y.shape[:1], math.nan, device=y.device), ""
-    if act.rule == "dead":  # a unit is dead when it is zero for every sample of the batch
-        units = y.transpose(1, 2).reshape(y.shape[0], y.shape[2], -1) if y.dim() > 2 else y
-        if y.dim() == 2:
-            units = y[:, :, None]
-        return (units == 0).all(dim=2).float().mean(dim=1), "dead"
-    sat = (y < 0.01) | (y > 0.99) if act.name == "sigmoid" else y.abs() > 0.99
-    return sat.reshape(y.shape[0], -1).float().mean(dim=1), "saturated"
-
-
 class Probe:
     """Hooks on a model's watched layers; see the module docstring for the protocol."""
 
@@ -160,64 +148,49 @@ class Probe:
         with_grad = [i for i, w in enumerate(self.watches) if w.layer.weight.grad is not None]
         norms = torch._foreach_norm([self.watches[i].layer.weight.grad for i in with_grad])
         self._grads = dict(zip(with_grad, norms, strict=True))
-        self._before = {i: w.layer.weight.detach().clone() for i, w in enumerate(self.watches)}
+        weights = [w.layer.weight.detach() for w in self.watches]
+        self._before = dict(enumerate(torch._foreach_mul(weights, 1.0)))  # copies, in one call
 
     def collect(self) -> list[LayerStats]:
         """Finish the snapshot (after the optimizer step) and move its numbers to the host.
 
-        Layers whose values have the same shape and rule are summarised together; everything
-        crosses to the host in one transfer of floats and one of counts.
+        Every layer's activations and pre-activations are summarised together (`summarize_many`),
+        in chunks of at most `CHUNK` values; the results cross to the host in one transfer per
+        chunk plus one for the per-layer norms.
         """
         self.disarm()
         weights = [w.layer.weight.detach() for w in self.watches]
-        w_norms = torch._foreach_norm(weights)
-        ratios = {
-            i: (weights[i] - before).norm() / w_norms[i] for i, before in self._before.items()
-        }
-        acts = {i: self._acts[i][0] for i in self._acts}
-        pres = {i: p for i, (_, p) in self._acts.items() if p is not None}
-        act_rows = self._summarize(acts, with_rules=True)
-        pre_rows = self._summarize(pres, with_rules=False)
-        nan = torch.full((), math.nan, device=weights[0].device) if weights else None
-        scalars = (
-            torch.stack(
-                [
-                    torch.stack([self._grads.get(i, nan), w_norms[i], ratios.get(i, nan)])
-                    .float()
-                    .cpu()
-                    for i in range(len(self.watches))
-                ]
+        if not weights:
+            return []
+        # Every norm in one host transfer: gradients, weights, and the last update's.
+        moved = list(self._before)
+        deltas = (
+            torch._foreach_norm(
+                torch._foreach_sub([weights[i] for i in moved], list(self._before.values()))
             )
-            if weights
-            else None
+            if moved
+            else []
         )
-        host = {
-            key: (f.cpu().tolist(), c.cpu().tolist())
-            for key, (f, c) in {
-                **{("act", k): v for k, v in act_rows.items()},
-                **{("pre", k): v for k, v in pre_rows.items()},
-            }.items()
-        }
-        scalar_rows = scalars.tolist() if scalars is not None else []
+        norms = torch.stack([*self._grads.values(), *torch._foreach_norm(weights), *deltas])
+        values = norms.float().tolist()
+        grad_norm = dict(zip(self._grads, values[: len(self._grads)], strict=True))
+        w_norms = values[len(self._grads) : len(self._grads) + len(weights)]
+        update = dict(zip(moved, values[len(self._grads) + len(weights) :], strict=True))
+        rows = self._summaries()
         out = []
         for i, w in enumerate(self.watches):
-            grad, w_norm, ratio = scalar_rows[i]
-            act = self._row(host.get(("act", i)))
-            dead = sat = None
-            if ("act", i) in host:
-                frac, rule = host[("act", i)][0][N_FLOATS], self._rule_names.get(i, "")
-                dead = frac if rule == "dead" else None
-                sat = frac if rule == "saturated" else None
+            act = rows.get(("act", i))
+            rule = w.activation.rule if w.activation is not None else None
             out.append(
                 LayerStats(
                     name=w.name,
-                    act=act if act is not None else self._blank_stats(),
-                    preact=self._row(host.get(("pre", i))),
-                    grad_norm=grad if i in self._grads else None,
-                    weight_norm=w_norm,
-                    update_ratio=ratio if i in ratios else None,
-                    dead_frac=dead,
-                    sat_frac=sat,
+                    act=unpack(*act) if act else self._blank_stats(),
+                    preact=unpack(*rows[("pre", i)]) if ("pre", i) in rows else None,
+                    grad_norm=grad_norm.get(i),
+                    weight_norm=w_norms[i],
+                    update_ratio=update[i] / w_norms[i] if i in update and w_norms[i] else None,
+                    dead_frac=act[0][DEAD] if act and rule == "dead" else None,
+                    sat_frac=act[0][SAT] if act and rule == "saturated" else None,
                 )
             )
         self._acts.clear()
@@ -225,34 +198,36 @@ class Probe:
         self._before.clear()
         return out
 
-    def _summarize(
-        self, tensors: dict[int, torch.Tensor], with_rules: bool
-    ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
-        """Row per layer: floats (+ the rule fraction when ``with_rules``) and counts."""
-        groups: dict[tuple, list[int]] = {}
-        for i, t in tensors.items():
-            act = self.watches[i].activation if with_rules else None
-            lo, hi = (act.lo, act.hi) if act is not None else (-math.inf, math.inf)
-            key = (tuple(t.shape), t.device, lo, hi, act.name if act is not None else None)
-            groups.setdefault(key, []).append(i)
-        if with_rules:
-            self._rule_names = {}
-        out = {}
-        for (_shape, _dev, lo, hi, _name), members in groups.items():
-            stacked = torch.stack([tensors[i] for i in members])
-            floats, counts = summarize(stacked.reshape(len(members), -1), lo, hi, self.bins)
-            if with_rules:
-                frac, rule = _rule_fractions(stacked.float(), self.watches[members[0]].activation)
-                floats = torch.cat([floats, frac[:, None]], dim=1)
-                self._rule_names.update(dict.fromkeys(members, rule))
-            for row, i in enumerate(members):
-                out[i] = (floats[row], counts[row])
-        return out
-
-    @staticmethod
-    def _row(pair: tuple[list[float], list[int]] | None) -> Stats | None:
-        return None if pair is None else unpack(pair[0][:N_FLOATS], pair[1])
+    def _summaries(self) -> dict[tuple[str, int], tuple[list[float], list[int]]]:
+        """(kind, layer) -> host (floats, counts) rows for every captured tensor."""
+        keys: list[tuple[str, int]] = []
+        tensors: list[torch.Tensor] = []
+        segments: list[Segment] = []
+        for i, (act, pre) in self._acts.items():
+            a = self.watches[i].activation
+            lo, hi = (a.lo, a.hi) if a is not None else (-math.inf, math.inf)
+            sat_lo, sat_hi = a.saturation if a is not None else (-math.inf, math.inf)
+            keys.append(("act", i))
+            tensors.append(act)
+            segments.append(
+                Segment(lo, hi, sat_lo, sat_hi, dead=a is not None and a.rule == "dead")
+            )
+            if pre is not None:
+                keys.append(("pre", i))
+                tensors.append(pre)
+                segments.append(Segment())
+        rows: dict[tuple[str, int], tuple[list[float], list[int]]] = {}
+        start = 0
+        while start < len(tensors):  # chunks bound the temporary memory for big layers
+            end, size = start, 0
+            while end < len(tensors) and (end == start or size + tensors[end].numel() <= CHUNK):
+                size += tensors[end].numel()
+                end += 1
+            floats, counts = summarize_many(tensors[start:end], segments[start:end], self.bins)
+            rows.update(zip(keys[start:end], zip(floats, counts, strict=True), strict=True))
+            start = end
+        return rows
 
     def _blank_stats(self) -> Stats:
         """A layer the forward pass did not reach."""
-        return unpack([math.nan] * N_FLOATS, [0] * (self.bins + 3))
+        return unpack([math.nan] * N_FLOATS, [0] * (self.bins + N_EXTRA))

@@ -21,6 +21,7 @@ from vgtui.engine.probe import Probe, Watch
 from vgtui.engine.records import End, Event, Record, RunHeader, Snapshot
 
 VAL_LIMIT = 2000  # validation samples evaluated per snapshot
+VAL_EVERY = 50  # steps between validations (at snapshots; also at step 1 and at the end)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -55,14 +56,17 @@ def make_optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
     return cls(params, lr=lr, weight_decay=wd)
 
 
-def loss_and_accuracy(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Binary cross-entropy on one logit, cross-entropy on several; accuracy as a tensor."""
+def loss_of(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy on one logit, cross-entropy on several."""
     if logits.shape[1] == 1:
-        z = logits.squeeze(1)
-        return F.binary_cross_entropy_with_logits(z, y.float()), (
-            (z > 0).long() == y
-        ).float().mean()
-    return F.cross_entropy(logits, y), (logits.argmax(1) == y).float().mean()
+        return F.binary_cross_entropy_with_logits(logits.squeeze(1), y.float())
+    return F.cross_entropy(logits, y)
+
+
+def accuracy_of(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The fraction of correct predictions, as a tensor (no host sync)."""
+    predicted = (logits.squeeze(1) > 0).long() if logits.shape[1] == 1 else logits.argmax(1)
+    return (predicted == y).float().mean()
 
 
 class Trainer:
@@ -86,7 +90,14 @@ class Trainer:
             for i, b in enumerate(self.model.blocks)
         ]
         watches.append(Watch("output", self.model.head, self.model.head))
-        self.probe = Probe(watches, bins=config.bins)
+        self.probe = Probe(watches, bins=config.bins, preact=config.preact)
+        # Only these modules behave differently in evaluation; toggling just them is much cheaper
+        # than model.eval()/train(), which walks every module.
+        self.mode_modules = [
+            m
+            for m in self.model.modules()
+            if isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm))
+        ]
         self.step_count = 0
         self.elapsed = 0.0
         self.lr = config.lr
@@ -128,7 +139,9 @@ class Trainer:
                 self.model(x)
             loss = acc = None
         else:
-            loss, acc = loss_and_accuracy(self.model(x), y)
+            logits = self.model(x)
+            loss = loss_of(logits, y)
+            acc = accuracy_of(logits.detach(), y) if snap else None
             if not math.isfinite(loss.item()):
                 return self._diverged(step, x, loss.item())
             self.optimizer.zero_grad(set_to_none=True)
@@ -152,7 +165,10 @@ class Trainer:
         self, loss: torch.Tensor | None, acc: torch.Tensor | None, started: float
     ) -> Snapshot:
         layers = self.probe.collect()
-        val_loss, val_acc = self._validate()
+        step = self.step_count
+        val_loss = val_acc = None
+        if step == 1 or step % VAL_EVERY == 0 or step == self.config.steps:
+            val_loss, val_acc = self._validate()
         self.elapsed += time.perf_counter() - started
         return Snapshot(
             step=self.step_count,
@@ -168,13 +184,17 @@ class Trainer:
     def _validate(self) -> tuple[float | None, float | None]:
         if self.data.x_val is None or self.optimizer is None:
             return None, None
-        self.model.eval()
+        self.set_training(False)
         with torch.no_grad():
-            loss, acc = loss_and_accuracy(
-                self.model(self.data.x_val[:VAL_LIMIT]), self.data.y_val[:VAL_LIMIT]
-            )
-        self.model.train()
+            logits = self.model(self.data.x_val[:VAL_LIMIT])
+            y = self.data.y_val[:VAL_LIMIT]
+            loss, acc = loss_of(logits, y), accuracy_of(logits, y)
+        self.set_training(True)
         return loss.item(), acc.item()
+
+    def set_training(self, on: bool) -> None:
+        for module in self.mode_modules:
+            module.training = on
 
     def _diverged(self, step: int, x: torch.Tensor, loss_value: float) -> list[Record]:
         """A non-finite loss ends the run: a last snapshot, an event naming the culprit, the end."""

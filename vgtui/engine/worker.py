@@ -5,7 +5,8 @@ GIL) or, for comparison, in a thread; the loop is the same. Records are sent in 
 `flush_hz` times a second, so a fast trainer does not flood the reader with small messages.
 
 Commands are tuples: ``("pause",)``, ``("resume",)``, ``("step",)`` (one step while paused),
-``("lr", value)``, ``("restart", config_dict)``, ``("stop",)``.
+``("lr", value)``, ``("preact", on)`` (summarise pre-activations too), ``("restart",
+config_dict)``, ``("stop",)``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import time
 import traceback
 from pathlib import Path
 from typing import Any, Protocol
+
+import torch
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.records import End, Event, Record, Snapshot
@@ -55,7 +58,9 @@ class Server:
                 self.writer.write(record)
         self.pending.extend(records)
         now = time.monotonic()
-        urgent = urgent or any(not isinstance(r, Snapshot) for r in records)
+        # Anything but a routine snapshot goes at once, and so does a run's first snapshot (the
+        # answer to a key that restarted the run).
+        urgent = urgent or any(not isinstance(r, Snapshot) or r.step == 1 for r in records)
         if self.pending and (urgent or now - self.last_flush >= self.flush_every):
             self.conn.send(self.pending)
             self.pending = []
@@ -94,6 +99,8 @@ class Server:
             self.emit([Event(trainer.step_count, verb + "d", "")], urgent=True)
         elif verb == "step":
             self.train_step(force_snapshot=True)
+        elif verb == "preact" and trainer is not None:
+            trainer.probe.preact = bool(command[1])
         elif verb == "lr" and trainer is not None:
             event = trainer.set_lr(float(command[1]))
             if trainer.end is None:
@@ -137,9 +144,19 @@ def _describe(err: BaseException) -> str:
 
 
 def serve(
-    conn: Connection, config: dict, log_path: str | None = None, flush_hz: float = 30.0
+    conn: Connection,
+    config: dict,
+    log_path: str | None = None,
+    flush_hz: float = 30.0,
+    own_process: bool = False,
 ) -> None:
-    """Train ``config`` and answer commands until told to stop or the other end goes away."""
+    """Train ``config`` and answer commands until told to stop or the other end goes away.
+
+    In its ``own_process``, the trainer leaves one core to the dashboard: torch's intra-op
+    threads spin while they wait, and on a small machine they would starve the UI's process.
+    """
+    if own_process:
+        torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
     server = Server(conn, log_path, flush_hz)
     try:
         server.start(RunConfig.from_dict(config))

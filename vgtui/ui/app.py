@@ -198,6 +198,7 @@ class VgtuiApp(App[int]):
         self.dirty = True
         self.error_text = ""
         self.snapshots_shown = 0
+        self.source_failed = False  # the source died: keys must start a new one, not send to it
 
     # ---- layout -------------------------------------------------------------------------------
 
@@ -243,6 +244,7 @@ class VgtuiApp(App[int]):
     def start_source(self) -> None:
         self.stop_source()
         self.source = self.source_factory(self.config)
+        self.source_failed = False
         self.source.start()
         self.state = "starting" if self.source.live else "replay"
         self.read_source(self.source)
@@ -321,6 +323,7 @@ class VgtuiApp(App[int]):
         self.dirty = True
 
     def on_source_failed(self, message: SourceFailed) -> None:
+        self.source_failed = True
         self.state = "error"
         self.set_error(f"{message.text}\npress r to start a new trainer")
         self.dirty = True
@@ -335,7 +338,7 @@ class VgtuiApp(App[int]):
 
     def render_frame(self) -> None:
         """Repaint from the latest snapshot, at most once per timer tick."""
-        if not self.dirty:
+        if not self.dirty or not self.is_running:  # not running: shutting down, widgets going
             return
         self.dirty = False
         snap = self.latest
@@ -369,6 +372,10 @@ class VgtuiApp(App[int]):
             self.config = self.config.replace(**changes)
         except ConfigError as err:
             self.notify(str(err), severity="warning")
+            return
+        if self.source_failed:  # nothing to send a restart to: start a new trainer
+            self.set_error("")
+            self.start_source()
             return
         self.source.send(("restart", self.config.to_dict()))
         self.state = "starting"
@@ -410,7 +417,11 @@ class VgtuiApp(App[int]):
         self.restart(dropout=cycle(DROPOUTS, self.config.dropout))
 
     def action_reseed(self) -> None:
-        if self.source is None or (self.state == "error" and self.source.live):
+        if (
+            self.source is None
+            or self.source_failed
+            or (self.state == "error" and self.source.live)
+        ):
             self.config = self.config.replace(seed=self.config.seed + 1)
             self.set_error("")
             self.start_source()
@@ -418,7 +429,7 @@ class VgtuiApp(App[int]):
         self.restart(seed=self.config.seed + 1)
 
     def action_lr(self, factor: float) -> None:
-        if self.source is None or not self.source.live:
+        if self.source is None or not self.source.live or self.source_failed:
             return
         try:
             self.config = self.config.replace(lr=self.config.lr * factor)
@@ -429,7 +440,7 @@ class VgtuiApp(App[int]):
         self.dirty = True
 
     def action_pause(self) -> None:
-        if self.source is None or not self.source.live:
+        if self.source is None or not self.source.live or self.source_failed:
             return
         self.paused = not self.paused
         self.source.send(("pause",) if self.paused else ("resume",))
@@ -445,10 +456,14 @@ class VgtuiApp(App[int]):
     def action_preact(self) -> None:
         hist = self.query_one(Histograms)
         hist.preact = not hist.preact
+        if self.source is not None and self.source.live and not self.source_failed:
+            # The trainer summarises pre-activations only when asked; a restart keeps asking.
+            self.config = self.config.replace(preact=hist.preact)
+            self.source.send(("preact", hist.preact))
 
     def action_screenshot(self) -> None:
         path = self.save_screenshot(path=os.getcwd())
-        self.notify(f"saved {path}", title="screenshot")
+        self.notify(f"saved {path}", title="screenshot", markup=False)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.BINDINGS))

@@ -10,17 +10,21 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-WHAT_TO_LOOK_AT = """\
-[b]What to look at[/b]
-• [b]Gradient bars[/b] (log scale): in a deep sigmoid net they fall off toward the input by
-  orders of magnitude: each sigmoid layer multiplies the gradient by at most 1/4, so layer 1
-  barely learns.
-• [b]Histograms[/b]: a sigmoid pressed against 0 and 1 is saturated (its derivative is ~0); a ReLU
-  layer with a tall bar at 0 has dead units; a histogram that shrinks layer by layer means vanishing
-  signal (try init N(0,0.01)); one that widens, exploding (try N(0,1) with tanh, or a big lr).
-• [b]The fix[/b]: press [b]a[/b] for ReLU, then [b]i[/b] for He init; or keep sigmoid and press
-  [b]b[/b] (batch norm) or [b]s[/b] (residual connections). The previous run's curve stays, dimmed.
-"""
+WHAT_TO_LOOK_AT = (
+    "[b]What to look at[/b]\n"
+    "• [b]Gradient bars[/b] (log scale): in a deep sigmoid net they fall off toward the input by "
+    "orders of magnitude: each sigmoid layer multiplies the gradient by at most 1/4, so layer 1 "
+    "barely learns.\n"
+    "• [b]Histograms[/b]: a sigmoid pressed against 0 and 1 is saturated (its derivative is ~0); "
+    "a ReLU layer with a tall bar at 0 has dead units; a histogram that shrinks layer by layer "
+    "means vanishing signal (try init N(0,0.01)); one that widens, exploding (try N(0,1) with "
+    "tanh, or a big lr).\n"
+    "• [b]The fix[/b]: press [b]a[/b] for ReLU, then [b]i[/b] for He init; or keep sigmoid and "
+    "press [b]b[/b] (batch norm) or [b]s[/b] (residual connections). The previous run's curve "
+    "stays, dimmed.\n"
+    "• When the layers do not fit, [b]up[/b]/[b]down[/b] and [b]pgup[/b]/[b]pgdn[/b] scroll the "
+    "histograms."
+)
 
 
 def _key_label(binding: Binding) -> str:

@@ -63,7 +63,9 @@ class TrainerSource:
             self.thread = threading.Thread(target=serve, args=args, daemon=True)
             self.thread.start()
         else:
-            process = ctx.Process(target=serve, args=args, daemon=True, name="vgtui-trainer")
+            process = ctx.Process(
+                target=serve, args=(*args, True), daemon=True, name="vgtui-trainer"
+            )
             # Textual swaps sys.stderr for a capture without a real file descriptor, which the
             # spawn machinery passes on: give it the real one while the process starts.
             with contextlib.redirect_stderr(sys.__stderr__):

@@ -1,0 +1,481 @@
+"""`vgtui bench` (`make bench`): the figures every change is held to, measured side by side.
+
+Each figure carries its budget and whether it met it; the table is printed with Rich and the
+figures are written to ``bench.json``. Ratios are used wherever this machine's noise would make
+an absolute time meaningless. ``--quick`` shrinks every measurement (for the smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from vgtui.engine.config import RunConfig
+from vgtui.engine.records import Snapshot
+from vgtui.engine.trainer import Trainer, loss_of
+from vgtui.format import fmt_num
+
+SIZES = [(80, 24), (160, 50), (240, 70)]
+
+
+@dataclass
+class Figure:
+    """One measured number, its budget (``<= x`` or ``>= x``; empty for context) and the verdict."""
+
+    section: str
+    name: str
+    value: float
+    unit: str
+    budget: str = ""
+    met: bool | None = None
+
+    @classmethod
+    def check(cls, section: str, name: str, value: float, unit: str, budget: str) -> Figure:
+        op, limit = budget.split()
+        ok = value <= float(limit) if op == "<=" else value >= float(limit)
+        return cls(section, name, value, unit, budget, ok)
+
+
+@dataclass
+class Plan:
+    """How long each measurement runs (full, or ``--quick`` for the smoke test)."""
+
+    probe_rounds: int = 8
+    lag_s: float = 10.0
+    render_frames: int = 15
+    key_presses: int = 3
+    memory_steps: int = 200_000
+    history_points: int = 1_000_000
+
+    @classmethod
+    def quick(cls) -> Plan:
+        return cls(
+            probe_rounds=1,
+            lag_s=1.0,
+            render_frames=2,
+            key_presses=1,
+            memory_steps=2_000,
+            history_points=5_000,
+        )
+
+
+# ---- 1. probe overhead -------------------------------------------------------------------------
+
+
+def bare_step(trainer: Trainer) -> None:
+    """What a plain PyTorch loop does per step, on the trainer's own model, data and optimizer."""
+    x, y = trainer.data.batch(trainer.config.batch_size, trainer.generator)
+    loss = loss_of(trainer.model(x), y)
+    trainer.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    trainer.optimizer.step()
+
+
+def probe_overhead(plan: Plan) -> list[Figure]:
+    """Bare loop vs probe at the default interval vs probe at every step, interleaved."""
+    figures = []
+    default_every = RunConfig().every
+    for width, steps in ((64, 200), (1024, 6)):
+        config = RunConfig(depth=10, width=width, device="cpu")
+        runners: dict[str, Callable[[], object]] = {}
+        bare = Trainer(config)
+        runners["bare"] = lambda t=bare: bare_step(t)
+        for every in (default_every, 1):
+            trainer = Trainer(config.replace(every=every))
+            runners[f"every {every}"] = trainer.step
+        for run in runners.values():  # warm up allocations and the autograd graph
+            for _ in range(3):
+                run()
+        seconds = dict.fromkeys(runners, 0.0)
+        ratios: dict[str, list[float]] = {name: [] for name in runners if name != "bare"}
+        for _ in range(plan.probe_rounds):
+            took = {}
+            for name, run in runners.items():
+                started = time.perf_counter()
+                for _ in range(steps):
+                    run()
+                took[name] = time.perf_counter() - started
+                seconds[name] += took[name]
+            for name in ratios:
+                ratios[name].append(took["bare"] / took[name])
+        total = steps * plan.probe_rounds
+        section = f"probe overhead, 10x{width} MLP"
+        figures.append(Figure(section, "bare loop", total / seconds["bare"], "steps/s"))
+        for name, budget in ((f"every {default_every}", ">= 0.95"), ("every 1", ">= 0.80")):
+            figures.append(Figure(section, f"probe {name}", total / seconds[name], "steps/s"))
+            figures.append(
+                Figure.check(
+                    section, f"probe {name} / bare", statistics.median(ratios[name]), "x", budget
+                )
+            )
+    return figures
+
+
+# ---- the app, headless ---------------------------------------------------------------------------
+
+
+async def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"bench: no {what} within {timeout:.0f} s")
+        await asyncio.sleep(0.01)
+
+
+async def _lag_probe(samples: list[float], stop: asyncio.Event, period: float = 0.005) -> None:
+    """How late the event loop wakes a task that asked to sleep ``period`` seconds."""
+    while not stop.is_set():
+        started = time.perf_counter()
+        await asyncio.sleep(period)
+        samples.append(time.perf_counter() - started - period)
+
+
+def _steps_rate(app, seconds: float) -> Callable[[], float]:
+    """Start watching the step counter; the returned call gives steps per wall second since."""
+    first = (time.perf_counter(), app.latest.step if app.latest else 0)
+
+    def rate() -> float:
+        now, step = time.perf_counter(), app.latest.step if app.latest else 0
+        return (step - first[1]) / max(now - first[0], 1e-9)
+
+    return rate
+
+
+def ui_responsiveness(plan: Plan) -> list[Figure]:
+    """Event-loop lag with the real app and the real trainer at full speed; a thread for contrast.
+
+    Also the trainer's throughput with the dashboard attached, against the same trainer process
+    whose records are drained by a plain reader (no dashboard).
+    """
+    from vgtui.ui.app import VgtuiApp
+    from vgtui.ui.source import TrainerSource
+
+    figures = []
+    config = RunConfig(device="cpu")
+    dashboard_rate = 0.0
+    for label, in_thread in (("trainer process", False), ("trainer thread", True)):
+
+        async def measure(in_thread: bool = in_thread) -> tuple[list[float], float]:
+            app = VgtuiApp(config, source_factory=lambda c: TrainerSource(c, in_thread=in_thread))
+            samples: list[float] = []
+            async with app.run_test(size=(160, 50)):
+                # Past the first steps, which pay torch's one-time initialisation.
+                await _wait(lambda: app.latest is not None and app.latest.step >= 50, 60, "step 50")
+                stop = asyncio.Event()
+                rate = _steps_rate(app, plan.lag_s)
+                task = asyncio.create_task(_lag_probe(samples, stop))
+                await asyncio.sleep(plan.lag_s)
+                stop.set()
+                await task
+                steps_per_s = rate()
+            return samples, steps_per_s
+
+        samples, steps_per_s = asyncio.run(measure())
+        ms = sorted(s * 1000 for s in samples)
+        section = f"event-loop lag, {label}"
+        p50, p99 = ms[len(ms) // 2], ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+        if in_thread:
+            figures += [
+                Figure(section, "p50", p50, "ms"),
+                Figure(section, "p99", p99, "ms", "(for contrast)"),
+                Figure(section, "max", ms[-1], "ms"),
+            ]
+        else:
+            dashboard_rate = steps_per_s
+            figures += [
+                Figure(section, "p50", p50, "ms"),
+                Figure.check(section, "p99", p99, "ms", "<= 10"),
+                Figure.check(section, "max", ms[-1], "ms", "<= 50"),
+            ]
+    alone = drained_rate(config, plan.lag_s)
+    section = "trainer throughput"
+    figures += [
+        Figure(section, "trainer process alone", alone, "steps/s"),
+        Figure(section, "with the dashboard", dashboard_rate, "steps/s"),
+        Figure.check(section, "dashboard / alone", dashboard_rate / alone, "x", ">= 0.9"),
+    ]
+    return figures
+
+
+def drained_rate(config: RunConfig, seconds: float) -> float:
+    """Steps per wall second of the trainer process when nothing but a reader takes its records."""
+    from vgtui.ui.source import TrainerSource
+
+    source = TrainerSource(config)
+    source.start()
+    try:
+        latest: list[int] = []
+        deadline = time.monotonic() + 60
+        while (not latest or latest[-1] < 50) and time.monotonic() < deadline:
+            latest += [r.step for r in source.recv(0.1) if isinstance(r, Snapshot)]
+        first = (time.perf_counter(), latest[-1])
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            latest += [r.step for r in source.recv(0.1) if isinstance(r, Snapshot)]
+        return (latest[-1] - first[1]) / (time.perf_counter() - first[0])
+    finally:
+        source.close()
+
+
+# ---- 3. render cost ------------------------------------------------------------------------------
+
+
+def recorded_run(depth: int, snapshots: int = 2) -> list:
+    """A header and a few real snapshots of a ``depth``-layer run (every step snapshotted)."""
+    trainer = Trainer(RunConfig(depth=depth, device="cpu", every=1))
+    records = [trainer.header]
+    while len(records) <= snapshots:
+        records += trainer.step()
+    return records
+
+
+def full_frame(app) -> float:
+    """Milliseconds for one frame with new data, through Textual's own repaint path: the data
+    widgets take the snapshot and re-render every line from scratch, the compositor builds the
+    screen update, and the update is encoded for the terminal (the layout is unchanged between
+    frames, as it is in a running dashboard; the static containers keep their cached lines)."""
+    from vgtui.ui.widgets.curves import Curves
+    from vgtui.ui.widgets.gradients import GradientBars
+    from vgtui.ui.widgets.histograms import Histograms
+    from vgtui.ui.widgets.status import StatusLine
+
+    started = time.perf_counter()
+    app.dirty = True
+    app.render_frame()
+    screen = app.screen
+    for cls in (Histograms, GradientBars, Curves, StatusLine):
+        widget = app.query_one(cls)
+        widget._set_dirty()
+        screen._dirty_widgets.add(widget)
+    screen._compositor.update_widgets(screen._dirty_widgets)
+    update = screen._compositor.render_update()
+    screen._dirty_widgets.clear()
+    app.console._render_buffer(app.console.render(update))
+    return (time.perf_counter() - started) * 1000
+
+
+def render_cost(plan: Plan) -> list[Figure]:
+    """One full frame at three terminal sizes, 10 and 50 layers, short and very long history."""
+    from vgtui.ui.app import VgtuiApp
+    from vgtui.ui.source import ReplaySource
+
+    figures = []
+    for depth in (10, 50):
+        records = recorded_run(depth)
+        header, snaps = records[0], [r for r in records if isinstance(r, Snapshot)]
+        for points in (1_000, plan.history_points):
+            for size in SIZES:
+
+                async def measure(
+                    size=size, points=points, depth=depth, header=header, snaps=snaps
+                ) -> float:
+                    app = VgtuiApp(
+                        RunConfig(depth=depth), source_factory=lambda c: ReplaySource([])
+                    )
+                    async with app.run_test(size=size) as pilot:
+                        run = app.book.start(header)
+                        for step in range(1, points + 1):
+                            run.add(_with_step(snaps[step % len(snaps)], step))
+                        await pilot.pause()
+                        times = []
+                        for i in range(plan.render_frames):
+                            app.latest = snaps[i % len(snaps)]
+                            times.append(full_frame(app))
+                    return statistics.median(times)
+
+                ms = asyncio.run(measure())
+                name = f"{size[0]}x{size[1]}, {depth} layers, {fmt_num(points)} points"
+                if size == (160, 50) and depth == 10:
+                    figures.append(
+                        Figure.check("render cost (one full frame)", name, ms, "ms", "<= 20")
+                    )
+                else:
+                    figures.append(Figure("render cost (one full frame)", name, ms, "ms"))
+    by_name = {f.name: f.value for f in figures}
+    for size in SIZES:
+        short = by_name[f"{size[0]}x{size[1]}, 10 layers, 1e+03 points"]
+        long = by_name[f"{size[0]}x{size[1]}, 10 layers, {fmt_num(plan.history_points)} points"]
+        figures.append(
+            Figure.check(
+                "render cost (one full frame)",
+                f"{size[0]}x{size[1]}: long / short history",
+                long / short,
+                "x",
+                "<= 1.25",
+            )
+        )
+    return figures
+
+
+def _with_step(snap: Snapshot, step: int) -> Snapshot:
+    from dataclasses import replace
+
+    return replace(snap, step=step)
+
+
+# ---- 4. key to effect ----------------------------------------------------------------------------
+
+
+def key_to_effect(plan: Plan) -> list[Figure]:
+    """`a` pressed, to the first frame that shows a snapshot of the new run."""
+    from vgtui.ui.app import VgtuiApp
+
+    async def measure() -> list[float]:
+        app = VgtuiApp(RunConfig(device="cpu"))
+        painted: list[tuple[float, Snapshot | None, int]] = []
+        render_frame = app.render_frame
+
+        def recording_render_frame() -> None:
+            render_frame()
+            painted.append((time.perf_counter(), app.latest, len(app.book.runs)))
+
+        app.render_frame = recording_render_frame  # before mount: the frame timer takes this one
+        times = []
+        async with app.run_test(size=(160, 50)) as pilot:
+            await _wait(lambda: app.latest is not None, 60, "first snapshot")
+            for i in range(plan.key_presses):
+                runs = len(app.book.runs)
+                await asyncio.sleep(0.3)
+                painted.clear()
+                pressed = time.perf_counter()
+                await pilot.press("a" if i % 2 == 0 else "A")
+
+                def shown(runs: int = runs) -> bool:
+                    return any(n > runs and snap is not None for _, snap, n in painted)
+
+                await _wait(shown, 30, "snapshot of the new run")
+                first = next(t for t, snap, n in painted if n > runs and snap is not None)
+                times.append((first - pressed) * 1000)
+        return times
+
+    times = asyncio.run(measure())
+    section = "key to effect (a: new run on screen)"
+    return [
+        Figure(section, "median", statistics.median(times), "ms"),
+        Figure.check(section, "worst", max(times), "ms", "<= 500"),
+    ]
+
+
+# ---- 5. memory -----------------------------------------------------------------------------------
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux /proc; 0 where unavailable)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def memory(plan: Plan) -> list[Figure]:
+    """RSS of the UI and trainer processes after 1,000 and after many steps of a fast config."""
+    from vgtui.ui.app import VgtuiApp
+
+    config = RunConfig(depth=2, width=8, dataset="xor", device="cpu")
+    readings: dict[int, tuple[float, float]] = {}
+
+    async def measure() -> None:
+        app = VgtuiApp(config)
+        async with app.run_test(size=(160, 50)):
+            for target in (1_000, plan.memory_steps):
+                await _wait(
+                    lambda t=target: app.latest is not None and app.latest.step >= t,
+                    900,
+                    f"step {target}",
+                )
+                readings[target] = (rss_mb(os.getpid()), rss_mb(app.source.pid))
+
+    asyncio.run(measure())
+    (ui0, tr0), (ui1, tr1) = readings[1_000], readings[plan.memory_steps]
+    section = (
+        f"memory, 1k -> {fmt_num(plan.memory_steps)} steps ({config.depth}x{config.width} xor)"
+    )
+    return [
+        Figure(section, "UI at 1k steps", ui0, "MB"),
+        Figure(section, "trainer at 1k steps", tr0, "MB"),
+        Figure.check(section, "UI growth", ui1 - ui0, "MB", "<= 20"),
+        Figure.check(section, "trainer growth", tr1 - tr0, "MB", "<= 20"),
+    ]
+
+
+# ---- the report ----------------------------------------------------------------------------------
+
+SECTIONS: dict[str, Callable[[Plan], list[Figure]]] = {
+    "probe": probe_overhead,
+    "ui": ui_responsiveness,
+    "render": render_cost,
+    "key": key_to_effect,
+    "memory": memory,
+}
+
+
+def table(figures: list[Figure]) -> Table:
+    out = Table(title="vgtui bench", title_justify="left")
+    for column in ("section", "figure", "value", "budget", "met"):
+        out.add_column(column, justify="right" if column == "value" else "left")
+    section = None
+    for f in figures:
+        verdict = "" if f.met is None else ("[green]yes[/]" if f.met else "[bold red]NO[/]")
+        out.add_row(
+            f.section if f.section != section else "",
+            f.name,
+            f"{fmt_num(f.value)} {f.unit}",
+            f.budget,
+            verdict,
+        )
+        section = f.section
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vgtui bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny measurements (smoke test)")
+    parser.add_argument("--out", default="bench.json", help="where to write the figures")
+    parser.add_argument(
+        "--only", action="append", choices=list(SECTIONS), help="run only these sections"
+    )
+    args = parser.parse_args(argv)
+    plan = Plan.quick() if args.quick else Plan()
+    console = Console()
+    figures: list[Figure] = []
+    started = time.perf_counter()
+    for name in args.only or list(SECTIONS):
+        with console.status(f"measuring {name}…"):
+            figures += SECTIONS[name](plan)
+    took = time.perf_counter() - started
+    console.print(table(figures))
+    missed = [f for f in figures if f.met is False]
+    console.print(
+        f"{len(figures)} figures in {took:.0f} s; "
+        + (f"[bold red]{len(missed)} over budget[/]" if missed else "[green]all within budget[/]")
+    )
+    report = {
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+        },
+        "quick": args.quick,
+        "seconds": took,
+        "figures": [asdict(f) for f in figures],
+    }
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"wrote {args.out}")
+    return 0
