@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,7 +63,7 @@ class Server:
         # answer to a key that restarted the run).
         urgent = urgent or any(not isinstance(r, Snapshot) or r.step == 1 for r in records)
         if self.pending and (urgent or now - self.last_flush >= self.flush_every):
-            self.conn.send(self.pending)
+            self.conn.send(slim(self.pending))
             self.pending = []
             self.last_flush = now
 
@@ -141,6 +142,20 @@ class Server:
 
 def _describe(err: BaseException) -> str:
     return "".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip()
+
+
+def slim(batch: list[Record]) -> list[Record]:
+    """The batch with layer statistics only on its newest snapshot; the others keep their scalars.
+
+    The dashboard draws at most one frame per batch, from the newest snapshot, and the curves need
+    only the scalars; unpickling every snapshot's layers would only feed the UI's garbage collector
+    (the run log, written here, keeps everything).
+    """
+    newest = max((i for i, r in enumerate(batch) if isinstance(r, Snapshot)), default=-1)
+    return [
+        replace(r, layers=[]) if isinstance(r, Snapshot) and i != newest else r
+        for i, r in enumerate(batch)
+    ]
 
 
 def serve(

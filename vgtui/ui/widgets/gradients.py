@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import math
+import textwrap
 
 from rich.console import Group, RenderableType
 from rich.text import Text
-from textual.reactive import reactive
-from textual.widget import Widget
 
-from vgtui.engine.records import Snapshot
 from vgtui.format import fmt_num, log10_or_none
 from vgtui.ui.widgets.histograms import layer_label
+from vgtui.ui.widgets.snapshot_view import SnapshotView
 
 PARTIAL = " ▏▎▍▌▋▊▉█"
 EXPLODING = 1e3  # an absolute gradient norm this large is exploding whatever the ratio
@@ -58,14 +57,12 @@ def bar(fraction: float, width: int) -> str:
     return ("█" * full + (PARTIAL[rest] if rest else "")).ljust(width)
 
 
-class GradientBars(Widget):
+class GradientBars(SnapshotView):
     """Bars over a log axis that adapts to cover at least 10^-8 .. 10^1."""
 
     DEFAULT_CSS = """
     GradientBars { height: auto; padding: 0 1; }
     """
-
-    snapshot: reactive[Snapshot | None] = reactive(None, layout=True)
 
     def render(self) -> RenderableType:
         snap = self.snapshot
@@ -95,7 +92,7 @@ class GradientBars(Widget):
             line.append(f" {fmt_num(norm):>8} ")
             line.append(word, style=style)
             lines.append(line)
-        sentence = ratio_sentence(norms[0], reference)
-        if sentence:
-            lines.append(Text(sentence, style="italic"))
+        # Always two lines for the sentence: the height stays the same from frame to frame.
+        sentence = textwrap.wrap(ratio_sentence(norms[0], reference), max(10, self.size.width - 2))
+        lines += [Text(line, style="italic") for line in [*sentence, "", ""][:2]]
         return Group(*lines)

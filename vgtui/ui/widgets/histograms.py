@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from vgtui.engine.records import Hist, LayerStats, Snapshot
 from vgtui.format import fmt_num
+from vgtui.ui.widgets.snapshot_view import SnapshotView
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 CELL_WIDTH = 28  # columns per histogram, title included
@@ -56,21 +56,20 @@ def health(layer: LayerStats) -> tuple[str, str]:
 
 def layer_cell(
     layer: LayerStats, label: str, pre: bool, width: int = CELL_WIDTH, rows: int = BAR_ROWS
-) -> Text:
-    """Title, bars and axis for one layer."""
+) -> list[Text]:
+    """Title, bars and axis for one layer: ``rows + 2`` lines, each exactly ``width`` cells."""
     stats = layer.preact if pre and layer.preact is not None else layer.act
-    text = Text(no_wrap=True, overflow="crop")
-    text.append(f"{label} ", style="bold")
-    text.append(f"μ {fmt_num(stats.mean)} σ {fmt_num(stats.std)}")
+    title = Text(no_wrap=True, overflow="crop")
+    title.append(f"{label} ", style="bold")
+    title.append(f"μ {fmt_num(stats.mean)} σ {fmt_num(stats.std)}")
     tag, style = health(layer) if not pre else ("", "")
     if tag:
-        text.append(f" {tag}", style=style)
-    text.append("\n")
+        title.append(f" {tag}", style=style)
     columns = len(rebin(stats.hist.counts, width - 2))  # whole bins per bar: maybe narrower
-    width = columns + 2
     bar_style = "red" if stats.hist.nonfinite else "cyan"
-    for line in bars(stats.hist, columns, rows):
-        text.append(f"▕{line}▏\n", style=bar_style)
+    lines = [title] + [
+        Text(f"▕{line}▏", style=bar_style) for line in bars(stats.hist, columns, rows)
+    ]
     lo, hi = fmt_num(stats.hist.lo), fmt_num(stats.hist.hi)
     middle = []
     if stats.hist.below:
@@ -80,26 +79,33 @@ def layer_cell(
     if stats.hist.nonfinite:
         middle.append(f"nan/inf {stats.hist.nonfinite}")
     mid = " ".join(middle)
-    gap = max(1, width - len(lo) - len(hi) - len(mid))
-    text.append(lo, style="dim")
-    text.append(" " * (gap // 2) + mid + " " * (gap - gap // 2), style="bold red")
-    text.append(hi, style="dim")
-    return text
+    gap = max(1, columns + 2 - len(lo) - len(hi) - len(mid))
+    axis = Text(lo, style="dim")
+    axis.append(" " * (gap // 2) + mid + " " * (gap - gap // 2), style="bold red")
+    axis.append(hi, style="dim")
+    lines.append(axis)
+    for line in lines:
+        line.truncate(width, overflow="crop", pad=True)
+    return lines
 
 
 def layer_label(name: str) -> str:
     return "out" if name == "output" else name.replace("layer", "L")
 
 
-class Histograms(Widget):
+class Histograms(SnapshotView):
     """A grid of histograms, as many per row as the width allows; scrolls when it does not fit."""
 
     DEFAULT_CSS = """
     Histograms { height: auto; padding: 0 1; }
     """
 
-    snapshot: reactive[Snapshot | None] = reactive(None, layout=True)
-    preact: reactive[bool] = reactive(False)
+    preact: reactive[bool] = reactive(False, layout=True)
+
+    def shape(self, snap: Snapshot | None) -> object:
+        if snap is None:
+            return None
+        return tuple((x.name, x.preact is not None) for x in snap.layers)
 
     def render(self) -> RenderableType:
         snap = self.snapshot
@@ -110,15 +116,18 @@ class Histograms(Widget):
         cell = max(16, width // per_row - 1)
         layers = snap.layers if self.preact else [x for x in snap.layers if x.name != "output"]
         title = "pre-activations (input to the activation)" if self.preact else "activations"
-        grid = Table.grid(padding=(0, 1))
-        for _ in range(per_row):
-            grid.add_column(width=cell)
         shown = [x for x in layers if not self.preact or x.preact is not None]
         grid_rows = max(1, -(-len(shown) // per_row))
         # Fill the visible height when the layers fit; otherwise the panel scrolls.
         visible = self.parent.size.height if isinstance(self.parent, Widget) else 0
         bar_rows = max(BAR_ROWS, min(12, (visible - 1) // grid_rows - 2))
         cells = [layer_cell(x, layer_label(x.name), self.preact, cell, bar_rows) for x in shown]
+        # Cells side by side, line by line: plain lines render far faster than a Rich table.
+        lines = [Text(f"{title}, input side first", style="bold")]
+        gap = Text(" ")
         for i in range(0, len(cells), per_row):
-            grid.add_row(*cells[i : i + per_row])
-        return Group(Text(f"{title}, input side first", style="bold"), grid)
+            row = cells[i : i + per_row]
+            lines += [gap.join(cell[j] for cell in row) for j in range(bar_rows + 2)]
+        for line in lines:
+            line.no_wrap, line.overflow = True, "crop"
+        return Group(*lines)
