@@ -191,6 +191,7 @@ def ui_responsiveness(plan: Plan) -> list[Figure]:
                 Figure(section, "p50", p50, "ms"),
                 Figure(section, "p99", p99, "ms", "(for contrast)"),
                 Figure(section, "max", ms[-1], "ms"),
+                Figure(section, "trainer steps/s in the thread", steps_per_s, "steps/s"),
             ]
         else:
             dashboard_rate = steps_per_s
