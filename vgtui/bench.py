@@ -15,7 +15,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -287,7 +287,7 @@ def render_cost(plan: Plan) -> list[Figure]:
         for points in lengths:
             run = RunHistory(header)
             for step in range(1, points + 1):
-                run.add(_with_step(snaps[step % len(snaps)], step))
+                run.add(replace(snaps[step % len(snaps)], step=step))
             histories.append(run)
         for size in SIZES:
 
@@ -321,12 +321,6 @@ def render_cost(plan: Plan) -> list[Figure]:
                     )
                 )
     return figures
-
-
-def _with_step(snap: Snapshot, step: int) -> Snapshot:
-    from dataclasses import replace
-
-    return replace(snap, step=step)
 
 
 # ---- 4. key to effect ----------------------------------------------------------------------------
