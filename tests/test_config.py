@@ -49,3 +49,10 @@ def test_replace_validates():
     with pytest.raises(ConfigError):
         RunConfig().replace(depth=-1)
     assert RunConfig().replace(activation="relu").activation == "relu"
+
+
+def test_every_accepts_auto_and_positive_integers_only():
+    assert RunConfig(every="auto").every == "auto"
+    for bad in (0, -1, "often", 2.5, True):
+        with pytest.raises(ConfigError, match="or auto"):
+            RunConfig(every=bad)

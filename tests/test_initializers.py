@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from vgtui.engine.initializers import NAMES, parse_initializer
+from vgtui.engine.factories import INIT_FILLS, initialize
+from vgtui.engine.initializers import KINDS, NAMES, parse_initializer
 
 FAN = 512
 FORMULAS = {  # written out independently of the implementation
@@ -29,9 +30,8 @@ def test_empirical_std_within_5_percent_of_formula(spec, std):
     torch.manual_seed(0)
     layer = nn.Linear(FAN, FAN)
     init = parse_initializer(spec)
-    init(layer)
+    initialize(init, layer)
     assert layer.weight.std().item() == pytest.approx(std, rel=0.05)
-    assert init.expected_std(FAN, FAN) == pytest.approx(std, rel=1e-9)
     assert abs(layer.weight.mean().item()) < 0.05 * std + 1e-6
 
 
@@ -40,7 +40,7 @@ def test_empirical_std_within_5_percent_of_formula(spec, std):
 )
 def test_constant_initializers(spec, value):
     layer = nn.Linear(8, 4)
-    parse_initializer(spec)(layer)
+    initialize(parse_initializer(spec), layer)
     assert torch.all(layer.weight == value)
     assert torch.all(layer.bias == 0)
 
@@ -49,12 +49,16 @@ def test_biases_start_at_zero_except_default():
     for name in NAMES:
         layer = nn.Linear(16, 16)
         nn.init.constant_(layer.bias, 5.0)
-        parse_initializer(name)(layer)
+        initialize(parse_initializer(name), layer)
         assert torch.all(layer.bias == 0) == (name != "default"), name
 
 
 def test_orthogonal_is_orthogonal():
     layer = nn.Linear(64, 64)
-    parse_initializer("orthogonal")(layer)
+    initialize(parse_initializer("orthogonal"), layer)
     w = layer.weight.detach()
     assert torch.allclose(w @ w.T, torch.eye(64), atol=1e-5)
+
+
+def test_every_initializer_name_has_a_fill_function():
+    assert list(INIT_FILLS) == list(KINDS)

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from vgtui.engine.activations import parse_activation
+from vgtui.engine.factories import make_activation
 from vgtui.engine.probe import Probe, Watch, discover
 from vgtui.engine.stats import DEAD, SAT, Segment, nice_ceil, summarize, summarize_many, unpack
 
@@ -101,7 +102,7 @@ def _probe_once(act_name, weight, x, bins=8):
     with torch.no_grad():
         layer.weight.copy_(weight)
     act = parse_activation(act_name)
-    model = nn.Sequential(layer, act.make())
+    model = nn.Sequential(layer, make_activation(act))
     probe = Probe([Watch("l", layer, model[1], act)], bins=bins)
     probe.arm()
     model(x).sum().backward()
@@ -214,3 +215,10 @@ def test_rules_ignore_non_finite_values():
     assert dead[DEAD] == pytest.approx(1 / 3)
     assert counts[-1] == 2 and sum(counts) == 9
     assert dead[0] == pytest.approx(np.mean([0.0, 0.995, 0.0, 0.5, 0.0, 0.2, 0.3]))
+
+
+def test_every_activation_name_has_a_module_factory():
+    from vgtui.engine.activations import KINDS
+    from vgtui.engine.factories import ACTIVATION_MODULES
+
+    assert list(ACTIVATION_MODULES) == list(KINDS)

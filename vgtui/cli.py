@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import sys
 from typing import NoReturn
 
@@ -28,11 +29,27 @@ _HELP = {
     "dropout": "dropout probability after each activation, 0 <= p < 1",
     "weight_decay": "L2 weight decay",
     "grad_clip": "clip the global gradient norm to this (0: off)",
-    "every": "steps between snapshots",
+    "every": "steps between snapshots, or auto: paced by time (the dashboard's default)",
     "bins": "histogram bins",
     "preact": "also record pre-activation statistics",
     "data_dir": "directory with the MNIST IDX files (default: the user cache)",
 }
+
+
+# Subcommands: a word -> the module whose ``main(argv) -> int`` runs it (imported only when used).
+SUBCOMMANDS = {
+    "bench": "vgtui.bench",
+}
+
+
+def _int_or_auto(text: str) -> int | str:
+    """``--every``: a whole number of steps, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or auto") from None
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     config = parser.add_argument_group("run configuration")
     for f in dataclasses.fields(RunConfig):
         flag = "--" + f.name.replace("_", "-")
-        kind = {"int": int, "float": float}.get(str(f.type), str)
+        kind = {"int": int, "float": float, "int | str": _int_or_auto}.get(str(f.type), str)
         if f.type in ("bool", bool):
             config.add_argument(
                 flag, action=argparse.BooleanOptionalAction, default=None, help=_HELP[f.name]
@@ -94,10 +111,8 @@ def fail(message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["bench"]:
-        from vgtui.bench import main as bench_main
-
-        return bench_main(argv[1:])
+    if argv and argv[0] in SUBCOMMANDS:
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.list:
         from vgtui.listing import print_list
@@ -119,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_headless(config, log_path=args.log, as_json=args.json)
         from vgtui.ui.app import run_app
 
+        if args.every is None:  # the dashboard paces snapshots by time unless told otherwise
+            config = config.replace(every="auto")
         return run_app(config, fps=args.fps, log_path=args.log)
     except (ConfigError, DataError) as err:
         return fail(str(err))

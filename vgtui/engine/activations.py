@@ -5,34 +5,20 @@ A spec is ``name[:param]``: ``leaky_relu:0.2`` (negative slope), ``elu:0.5`` (al
 is bounded. The *rule* says what an unhealthy unit looks like: ``dead`` for the ReLU family (a unit
 whose output is exactly zero for every sample of the batch) and ``saturated`` for bounded squashing
 functions (output within 0.01 of a bound, where the derivative is nearly zero).
+
+Pure data, no torch: the dashboard validates and cycles through these without importing torch;
+`vgtui.engine.factories` builds the modules.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import torch
-from torch import nn
-
+from vgtui.engine.errors import ConfigError
 from vgtui.engine.specs import split_spec
 
 INF = math.inf
-
-
-class Maxout(nn.Module):
-    """Max over ``k`` linear pieces: the input has ``k * units`` features, the output ``units``."""
-
-    def __init__(self, k: int) -> None:
-        super().__init__()
-        self.k = k
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.unflatten(-1, (-1, self.k)).amax(dim=-1)
-
-    def extra_repr(self) -> str:
-        return f"k={self.k}"
 
 
 @dataclass(frozen=True)
@@ -40,7 +26,6 @@ class Kind:
     """What the registry knows of one activation."""
 
     description: str
-    factory: Callable[[float | None], nn.Module]
     default: float | None = None
     lo: float = -INF
     hi: float = INF
@@ -55,55 +40,45 @@ def _elu_lo(alpha: float | None) -> float:
 KINDS: dict[str, Kind] = {
     "sigmoid": Kind(
         "1/(1+e^-x), range (0, 1), derivative at most 1/4",
-        lambda p: nn.Sigmoid(),
         lo=0.0,
         hi=1.0,
         rule="saturated",
     ),
     "tanh": Kind(
         "hyperbolic tangent, range (-1, 1), derivative at most 1",
-        lambda p: nn.Tanh(),
         lo=-1.0,
         hi=1.0,
         rule="saturated",
     ),
-    "relu": Kind(
-        "max(0, x); units can die (zero for every input)", lambda p: nn.ReLU(), lo=0.0, rule="dead"
-    ),
+    "relu": Kind("max(0, x); units can die (zero for every input)", lo=0.0, rule="dead"),
     "leaky_relu": Kind(
         "x if x > 0 else slope*x (slope 0.01 by default)",
-        lambda p: nn.LeakyReLU(p),
         default=0.01,
         rule="dead",
         param_name="slope",
     ),
     "elu": Kind(
         "x if x > 0 else alpha*(e^x - 1) (alpha 1 by default)",
-        lambda p: nn.ELU(p),
         default=1.0,
         lo=-1.0,
         rule="dead",
         param_name="alpha",
     ),
-    "selu": Kind(
-        "scaled ELU, self-normalising with LeCun init", lambda p: nn.SELU(), lo=-1.7581, rule="dead"
-    ),
-    "gelu": Kind("x * Phi(x), the transformer default", lambda p: nn.GELU(), lo=-0.17, rule="dead"),
-    "silu": Kind("x * sigmoid(x) (swish)", lambda p: nn.SiLU(), lo=-0.279, rule="dead"),
+    "selu": Kind("scaled ELU, self-normalising with LeCun init", lo=-1.7581, rule="dead"),
+    "gelu": Kind("x * Phi(x), the transformer default", lo=-0.17, rule="dead"),
+    "silu": Kind("x * sigmoid(x) (swish)", lo=-0.279, rule="dead"),
     "softsign": Kind(
         "x/(1+|x|), range (-1, 1), saturates slower than tanh",
-        lambda p: nn.Softsign(),
         lo=-1.0,
         hi=1.0,
         rule="saturated",
     ),
     "maxout": Kind(
         "max of k linear pieces (k 2 by default)",
-        lambda p: Maxout(int(p)),
         default=2,
         param_name="k",
     ),
-    "identity": Kind("f(x) = x: a deep linear network", lambda p: nn.Identity()),
+    "identity": Kind("f(x) = x: a deep linear network"),
 }
 NAMES = list(KINDS)
 
@@ -115,12 +90,6 @@ class Activation:
     name: str
     param: float | None
     kind: Kind
-
-    @property
-    def label(self) -> str:
-        if self.param is None or self.param == self.kind.default:
-            return self.name
-        return f"{self.name}:{self.param:g}"
 
     @property
     def lo(self) -> float:
@@ -147,14 +116,9 @@ class Activation:
             return (-INF, INF)
         return (0.01, 0.99) if self.name == "sigmoid" else (-0.99, 0.99)
 
-    def make(self) -> nn.Module:
-        return self.kind.factory(self.param)
-
 
 def parse_activation(spec: str) -> Activation:
     """``"leaky_relu:0.2"`` -> Activation; raises ConfigError naming the valid choices."""
-    from vgtui.engine.errors import ConfigError
-
     name, param = split_spec("activation", spec, NAMES)
     kind = KINDS[name]
     if param is not None and not kind.param_name:

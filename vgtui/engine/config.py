@@ -11,6 +11,7 @@ from typing import Any
 from vgtui.engine.activations import parse_activation
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.initializers import parse_initializer
+from vgtui.engine.pacing import AUTO
 
 DATASETS = ["xor", "circle", "quadrants", "gaussian", "spiral", "digits", "mnist", "random"]
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]
@@ -39,7 +40,7 @@ class RunConfig:
     dropout: float = 0.0
     weight_decay: float = 0.0
     grad_clip: float = 0.0
-    every: int = 10
+    every: int | str = 10  # steps between snapshots, or "auto": paced by time (see pacing.py)
     bins: int = 40
     preact: bool = False  # also summarise pre-activations (the dashboard asks when shown)
     data_dir: str = ""  # mnist files; empty = the user cache directory
@@ -64,7 +65,8 @@ class RunConfig:
         _float_in("dropout", self.dropout, 0.0, 1.0, high_open=True)
         _float_in("weight_decay", self.weight_decay, 0.0, math.inf)
         _float_in("grad_clip", self.grad_clip, 0.0, math.inf)
-        _int_in("every", self.every, 1, 1 << 30)
+        if self.every != AUTO:
+            _int_in("every", self.every, 1, 1 << 30, also="auto")
         _int_in("bins", self.bins, 2, 1000)
         if not isinstance(self.data_dir, str):
             raise ConfigError("data_dir", self.data_dir, "a directory path")
@@ -93,9 +95,11 @@ def _choice(field: str, value: object, choices: list[str]) -> None:
         raise ConfigError(field, value, "one of " + ", ".join(choices))
 
 
-def _int_in(field: str, value: object, lo: int, hi: int) -> None:
+def _int_in(field: str, value: object, lo: int, hi: int, also: str = "") -> None:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(field, value, f"an integer in {lo}..{hi}")
+        raise ConfigError(
+            field, value, f"an integer in {lo}..{hi}" + (f" or {also}" if also else "")
+        )
 
 
 def _float_in(

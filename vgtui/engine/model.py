@@ -7,6 +7,7 @@ from torch import nn
 
 from vgtui.engine.activations import Activation, parse_activation
 from vgtui.engine.config import RunConfig
+from vgtui.engine.factories import initialize, make_activation
 from vgtui.engine.initializers import parse_initializer
 
 
@@ -22,7 +23,7 @@ class Block(nn.Module):
         self.norm: nn.Module = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}.get(
             norm, lambda n: nn.Identity()
         )(units)
-        self.act = act.make()
+        self.act = make_activation(act)
         self.drop: nn.Module = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.residual = residual and fan_in == width
 
@@ -46,7 +47,7 @@ class MLP(nn.Module):
         self.activation = act
         init = parse_initializer(config.init)
         for layer in self.linears():
-            init(layer)
+            initialize(init, layer)
 
     def linears(self) -> list[nn.Linear]:
         """Every Linear layer, input side first, the output layer last."""

@@ -19,23 +19,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vgtui.engine.activations import KINDS, Activation, parse_activation
+from vgtui.engine.activations import Activation
+from vgtui.engine.factories import activation_of
 from vgtui.engine.records import LayerInfo, LayerStats, Stats
 from vgtui.engine.stats import DEAD, N_EXTRA, N_FLOATS, SAT, Segment, summarize_many, unpack
 
-# Activation modules that the probe recognises in a user's model, by type.
-_MODULE_ACTIVATIONS: dict[type[nn.Module], str] = {
-    nn.Sigmoid: "sigmoid",
-    nn.Tanh: "tanh",
-    nn.ReLU: "relu",
-    nn.ReLU6: "relu",
-    nn.LeakyReLU: "leaky_relu",
-    nn.ELU: "elu",
-    nn.SELU: "selu",
-    nn.GELU: "gelu",
-    nn.SiLU: "silu",
-    nn.Softsign: "softsign",
-}
 _WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 CHUNK = 1 << 22  # values summarised per pass: bounds the temporaries for big layers
 
@@ -63,17 +51,6 @@ class Watch:
         w = self.layer.weight
         fan_in, fan_out = nn.init._calculate_fan_in_and_fan_out(w)
         return LayerInfo(name=self.name, kind=self.kind, fan_in=fan_in, fan_out=fan_out)
-
-
-def activation_of(module: nn.Module) -> Activation | None:
-    """The registry's view of a torch activation module, or None for an unknown one."""
-    name = _MODULE_ACTIVATIONS.get(type(module))
-    if name is None:
-        return None
-    param = getattr(module, "negative_slope", None) or getattr(module, "alpha", None)
-    return parse_activation(
-        f"{name}:{param}" if param is not None and KINDS[name].param_name else name
-    )
 
 
 def discover(model: nn.Module) -> list[Watch]:

@@ -17,6 +17,7 @@ from torch import nn
 from vgtui.engine.config import RunConfig
 from vgtui.engine.data import Dataset, load_dataset
 from vgtui.engine.model import build_model
+from vgtui.engine.pacing import AUTO_HZ, Pacer
 from vgtui.engine.probe import Probe, Watch
 from vgtui.engine.records import End, Event, Record, RunHeader, Snapshot
 
@@ -72,8 +73,11 @@ def accuracy_of(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class Trainer:
     """Trains `config` on its dataset; call `step()` until `end` is set."""
 
-    def __init__(self, config: RunConfig, dataset: Dataset | None = None) -> None:
+    def __init__(
+        self, config: RunConfig, dataset: Dataset | None = None, snapshot_hz: float = AUTO_HZ
+    ) -> None:
         self.config = config
+        self.pacer = Pacer(config.every, hz=snapshot_hz)
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -109,8 +113,8 @@ class Trainer:
         )
 
     def wants_snapshot(self, step: int) -> bool:
-        last = self.config.steps and step == self.config.steps
-        return step == 1 or step % self.config.every == 0 or bool(last)
+        last = bool(self.config.steps) and step == self.config.steps
+        return self.pacer.due(step) or last
 
     def set_lr(self, lr: float) -> Event:
         """Change the learning rate of the running model (no restart)."""

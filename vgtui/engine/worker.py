@@ -16,14 +16,15 @@ import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
-
-import torch
+from typing import TYPE_CHECKING, Any, Protocol
 
 from vgtui.engine.config import RunConfig
+from vgtui.engine.pacing import AUTO_HZ
 from vgtui.engine.records import End, Event, Record, Snapshot
 from vgtui.engine.runlog import RunLogWriter
-from vgtui.engine.trainer import Trainer
+
+if TYPE_CHECKING:  # torch is imported in the trainer's process only, when it starts training
+    from vgtui.engine.trainer import Trainer
 
 
 class Connection(Protocol):
@@ -41,8 +42,11 @@ def numbered_log_path(base: str, run: int) -> Path:
 class Server:
     """State of the serve loop: the current trainer, whether paused, pending records."""
 
-    def __init__(self, conn: Connection, log_path: str | None, flush_hz: float) -> None:
+    def __init__(
+        self, conn: Connection, log_path: str | None, flush_hz: float, snapshot_hz: float = AUTO_HZ
+    ) -> None:
         self.conn = conn
+        self.snapshot_hz = snapshot_hz
         self.log_path = log_path
         self.flush_every = 1.0 / flush_hz
         self.trainer: Trainer | None = None
@@ -70,8 +74,10 @@ class Server:
     def start(self, config: RunConfig) -> None:
         self.close_run("stopped")
         self.runs += 1
+        from vgtui.engine.trainer import Trainer
+
         try:
-            self.trainer = Trainer(config)
+            self.trainer = Trainer(config, snapshot_hz=self.snapshot_hz)
         except Exception as err:  # a bad dataset or device: report, keep serving
             self.trainer = None
             self.emit([Event(0, "error", _describe(err))], urgent=True)
@@ -164,6 +170,7 @@ def serve(
     log_path: str | None = None,
     flush_hz: float = 30.0,
     own_process: bool = False,
+    snapshot_hz: float = AUTO_HZ,
 ) -> None:
     """Train ``config`` and answer commands until told to stop or the other end goes away.
 
@@ -171,8 +178,10 @@ def serve(
     threads spin while they wait, and on a small machine they would starve the UI's process.
     """
     if own_process:
+        import torch
+
         torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
-    server = Server(conn, log_path, flush_hz)
+    server = Server(conn, log_path, flush_hz, snapshot_hz)
     try:
         server.start(RunConfig.from_dict(config))
         server.loop()

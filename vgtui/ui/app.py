@@ -188,7 +188,9 @@ class VgtuiApp(App[int]):
         self.config = config
         self.fps = fps
         self.log_path = log_path
-        self.source_factory = source_factory or (lambda c: TrainerSource(c, log_path=log_path))
+        self.source_factory = source_factory or (
+            lambda c: TrainerSource(c, log_path=log_path, snapshot_hz=fps)
+        )
         self.source: Source | None = None
         self.book = RunBook()
         self.latest: Snapshot | None = None

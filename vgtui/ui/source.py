@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from vgtui.engine.config import RunConfig
+from vgtui.engine.pacing import AUTO_HZ
 from vgtui.engine.records import Record, Snapshot
 from vgtui.engine.worker import serve
 
@@ -42,8 +43,10 @@ class TrainerSource:
         log_path: str | None = None,
         in_thread: bool = False,
         flush_hz: float = 30.0,
+        snapshot_hz: float = AUTO_HZ,
     ) -> None:
         self.config = config
+        self.snapshot_hz = snapshot_hz
         self.log_path = log_path
         self.in_thread = in_thread
         self.flush_hz = flush_hz
@@ -60,11 +63,16 @@ class TrainerSource:
         self.conn, child = ctx.Pipe()
         args = (child, self.config.to_dict(), self.log_path, self.flush_hz)
         if self.in_thread:
-            self.thread = threading.Thread(target=serve, args=args, daemon=True)
+            self.thread = threading.Thread(
+                target=serve, args=(*args, False, self.snapshot_hz), daemon=True
+            )
             self.thread.start()
         else:
             process = ctx.Process(
-                target=serve, args=(*args, True), daemon=True, name="vgtui-trainer"
+                target=serve,
+                args=(*args, True, self.snapshot_hz),
+                daemon=True,
+                name="vgtui-trainer",
             )
             # Textual swaps sys.stderr for a capture without a real file descriptor, which the
             # spawn machinery passes on: give it the real one while the process starts.
