@@ -52,7 +52,7 @@ def test_list_names_every_choice(capsys):
     ("argv", "needle"),
     [
         (["--depth", "0"], "--depth: 0 is not valid; expected an integer in 1..100"),
-        (["--activation", "swish"], "sigmoid, tanh, relu"),
+        (["--activation", "swish"], "sigmoid, relu, leaky_relu"),
         (["--optimizer", "lbfgs"], "sgd, momentum, nesterov"),
         (["--dataset", "cifar"], "xor, circle"),
         (["--init", "glorot"], "xavier"),

@@ -16,7 +16,7 @@ def test_defaults_are_valid_and_round_trip():
         ("depth", 0, "1..100"),
         ("depth", 101, "1..100"),
         ("width", 8193, "1..8192"),
-        ("activation", "swoosh", "sigmoid, tanh, relu"),
+        ("activation", "swoosh", "sigmoid, relu, leaky_relu"),
         ("activation", "relu:2", "relu without a parameter"),
         ("activation", "maxout:1.5", "maxout:k"),
         ("init", "glorot", "xavier"),

@@ -221,4 +221,4 @@ def test_every_activation_name_has_a_module_factory():
     from vgtui.engine.activations import KINDS
     from vgtui.engine.factories import ACTIVATION_MODULES
 
-    assert list(ACTIVATION_MODULES) == list(KINDS)
+    assert sorted(ACTIVATION_MODULES) == sorted(KINDS)

@@ -44,12 +44,6 @@ KINDS: dict[str, Kind] = {
         hi=1.0,
         rule="saturated",
     ),
-    "tanh": Kind(
-        "hyperbolic tangent, range (-1, 1), derivative at most 1",
-        lo=-1.0,
-        hi=1.0,
-        rule="saturated",
-    ),
     "relu": Kind("max(0, x); units can die (zero for every input)", lo=0.0, rule="dead"),
     "leaky_relu": Kind(
         "x if x > 0 else slope*x (slope 0.01 by default)",
@@ -67,6 +61,12 @@ KINDS: dict[str, Kind] = {
     "selu": Kind("scaled ELU, self-normalising with LeCun init", lo=-1.7581, rule="dead"),
     "gelu": Kind("x * Phi(x), the transformer default", lo=-0.17, rule="dead"),
     "silu": Kind("x * sigmoid(x) (swish)", lo=-0.279, rule="dead"),
+    "tanh": Kind(
+        "hyperbolic tangent, range (-1, 1), derivative at most 1",
+        lo=-1.0,
+        hi=1.0,
+        rule="saturated",
+    ),
     "softsign": Kind(
         "x/(1+|x|), range (-1, 1), saturates slower than tanh",
         lo=-1.0,
@@ -80,7 +80,7 @@ KINDS: dict[str, Kind] = {
     ),
     "identity": Kind("f(x) = x: a deep linear network"),
 }
-NAMES = list(KINDS)
+NAMES = list(KINDS)  # in teaching order: the dashboard's `a` key cycles through them
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from vgtui.engine.pacing import AUTO
 DATASETS = ["xor", "circle", "quadrants", "gaussian", "spiral", "digits", "mnist", "random"]
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]
 NORMS = ["none", "batch", "layer"]
+DEPTHS = (1, 100)  # hidden layers, inclusive bounds
+WIDTHS = (1, 8192)  # units per hidden layer, inclusive bounds
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -48,8 +50,8 @@ class RunConfig:
     def __post_init__(self) -> None:
         parse_activation(self.activation)
         parse_initializer(self.init)
-        _int_in("depth", self.depth, 1, 100)
-        _int_in("width", self.width, 1, 8192)
+        _int_in("depth", self.depth, *DEPTHS)
+        _int_in("width", self.width, *WIDTHS)
         _choice("dataset", self.dataset, DATASETS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _float_in("lr", self.lr, 0.0, math.inf, low_open=True)

@@ -23,24 +23,26 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
+    "xavier": Kind("Glorot normal: N(0, 2/(fan_in+fan_out))"),
+    "he": Kind("Kaiming normal (fan_in): N(0, 2/fan_in), for ReLU"),
+    "lecun": Kind("LeCun normal: N(0, 1/fan_in), for SELU"),
+    "orthogonal": Kind("a (semi-)orthogonal matrix: all singular values 1"),
     "normal": Kind(
         "N(0, std^2), std 1 by default (normal:0.01 is the classic 'small random')",
         default=1.0,
         param_name="std",
     ),
     "uniform": Kind("U[-a, a], a 1 by default", default=1.0, param_name="a"),
-    "xavier": Kind("Glorot normal: N(0, 2/(fan_in+fan_out))"),
     "xavier_uniform": Kind("Glorot uniform: U[-a, a], a = sqrt(6/(fan_in+fan_out))"),
-    "he": Kind("Kaiming normal (fan_in): N(0, 2/fan_in), for ReLU"),
     "he_uniform": Kind("Kaiming uniform (fan_in): U[-a, a], a = sqrt(6/fan_in)"),
-    "lecun": Kind("LeCun normal: N(0, 1/fan_in), for SELU"),
-    "orthogonal": Kind("a (semi-)orthogonal matrix: all singular values 1"),
     "zeros": Kind("all weights 0: every unit of a layer stays identical (symmetry never breaks)"),
     "ones": Kind("all weights 1: symmetric and exploding"),
     "constant": Kind("all weights = value (0.1 by default)", default=0.1, param_name="value"),
     "default": Kind("PyTorch's Linear init: U[-1/sqrt(fan_in), 1/sqrt(fan_in)] weights and biases"),
 }
-NAMES = list(KINDS)
+NAMES = list(KINDS)  # in teaching order
+# What the dashboard's `i` key cycles through: every initializer, and the classic small N(0, 0.01).
+CYCLE = [spec for name in NAMES for spec in ([name, "normal:0.01"] if name == "normal" else [name])]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
-from vgtui.engine.config import DATASETS, OPTIMIZERS, RunConfig
+from vgtui.engine import activations, initializers
+from vgtui.engine.config import DATASETS, DEPTHS, OPTIMIZERS, WIDTHS, RunConfig
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
 from vgtui.ui.help import HelpScreen
@@ -35,33 +36,6 @@ from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
 from vgtui.ui.widgets.status import StatusLine, status_text
 
-ACTIVATIONS = [
-    "sigmoid",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "selu",
-    "gelu",
-    "silu",
-    "tanh",
-    "softsign",
-    "maxout",
-    "identity",
-]
-INITS = [
-    "xavier",
-    "he",
-    "lecun",
-    "orthogonal",
-    "normal",
-    "normal:0.01",
-    "uniform",
-    "xavier_uniform",
-    "he_uniform",
-    "zeros",
-    "ones",
-    "default",
-]
 DROPOUTS = [0.0, 0.2, 0.5]
 EXIT_GRACE_S = 3.0  # after SIGTERM/SIGHUP, how long a hung shutdown may take
 
@@ -389,24 +363,26 @@ class VgtuiApp(App[int]):
         self.dirty = True
 
     def action_activation(self, step: int) -> None:
-        self.restart(activation=cycle(ACTIVATIONS, self.config.activation, step))
+        self.restart(activation=cycle(activations.NAMES, self.config.activation, step))
 
     def action_init(self, step: int) -> None:
-        self.restart(init=cycle(INITS, self.config.init, step))
+        self.restart(init=cycle(initializers.CYCLE, self.config.init, step))
 
     def action_depth(self, step: int) -> None:
         depth = self.config.depth + step
-        if 1 <= depth <= 100:
+        lo, hi = DEPTHS
+        if lo <= depth <= hi:
             self.restart(depth=depth)
         else:
-            self.notify(f"depth stays within 1..100 (now {self.config.depth})", timeout=3)
+            self.notify(f"depth stays within {lo}..{hi} (now {self.config.depth})", timeout=3)
 
     def action_width(self, factor: float) -> None:
         width = int(self.config.width * factor)
-        if 1 <= width <= 8192:
+        lo, hi = WIDTHS
+        if lo <= width <= hi:
             self.restart(width=width)
         else:
-            self.notify(f"width stays within 1..8192 (now {self.config.width})", timeout=3)
+            self.notify(f"width stays within {lo}..{hi} (now {self.config.width})", timeout=3)
 
     def action_optimizer(self) -> None:
         self.restart(optimizer=cycle(OPTIMIZERS, self.config.optimizer))
