@@ -40,12 +40,24 @@ def test_flags_build_the_config_and_unset_flags_keep_defaults():
     )
 
 
-def test_list_names_every_choice(capsys):
+def test_list_names_every_choice_on_its_own_row_with_its_description(capsys):
+    from vgtui.engine import activations, initializers
+    from vgtui.engine.data import DESCRIPTIONS
+    from vgtui.engine.trainer import OPTIMIZER_DESCRIPTIONS
+
     assert main(["--list"]) == 0
-    out = capsys.readouterr().out
-    for name in [*ACTIVATIONS, *INITS, *DATASETS, *OPTIMIZERS]:
-        assert name in out
-    assert "sqrt(2/fan_in)" in out.replace(" ", "") or "2/fan_in" in out
+    rows = capsys.readouterr().out.splitlines()
+    expected = [
+        *((n, k.description) for n, k in activations.KINDS.items()),
+        *((n, k.formula) for n, k in initializers.KINDS.items()),
+        *DESCRIPTIONS.items(),
+        *OPTIMIZER_DESCRIPTIONS.items(),
+    ]
+    assert len(expected) == len(ACTIVATIONS) + len(INITS) + len(DATASETS) + len(OPTIMIZERS)
+    for name, description in expected:
+        mine = [r for r in rows if r.split() and r.split()[0].split("[")[0] == name]
+        assert mine, f"no row for {name}"
+        assert any(description[:25] in r for r in mine), f"{name}'s row lacks its description"
 
 
 @pytest.mark.parametrize(
@@ -61,6 +73,13 @@ def test_list_names_every_choice(capsys):
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--fps", "0"], "--fps"),
         (["--headless", "--list"], "not allowed with"),
+        (["--headless", "--device", "cuda"], "--device: 'cuda' is not valid; expected a device"),
+        (["--headless", "--device", "cuda:3"], "this machine has: auto, cpu"),
+        (["--headless", "--norm", "batch", "--batch-size", "1"], "2 or more with batch norm"),
+        (["--headless", "--log", "/etc/hostname/run.jsonl"], "/etc/hostname is a file"),
+        (["--log", "/etc/hostname/run.jsonl"], "--log: cannot write /etc/hostname/run.jsonl"),
+        (["--headless", "--log", "/"], "--log: / is a directory"),
+        (["--headless", "--every", "often"], "'often' is not an integer or auto"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(argv, needle, capsys):
@@ -140,7 +159,35 @@ def test_missing_mnist_files_are_a_one_line_error(tmp_path):
     )
     assert result.returncode == 2
     assert "train-images-idx3-ubyte" in result.stderr and str(tmp_path) in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_log_in_a_new_directory_is_created(tmp_path):
+    log = tmp_path / "runs" / "new" / "run.jsonl"
+    assert main(["--headless", "--steps", "2", "--json", "--log", str(log), *SMALL]) == 0
+    assert read_log(log).end.reason == "done"
+
+
+def test_an_unexpected_headless_error_is_one_line_and_the_log_still_ends(
+    tmp_path, monkeypatch, capsys
+):
+    from vgtui.engine import trainer as trainer_module
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    real_step = trainer_module.Trainer.step
+
+    def step(self, force_snapshot=False):
+        if self.step_count == 3:
+            raise RuntimeError("out of memory, say")
+        return real_step(self, force_snapshot)
+
+    monkeypatch.setattr(trainer_module.Trainer, "step", step)
+    log = tmp_path / "run.jsonl"
+    assert main(["--headless", "--steps", "10", "--log", str(log), *SMALL]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("vgtui: error: RuntimeError: out of memory, say (full traceback in ")
+    assert read_log(log).end.reason == "error"
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -153,13 +153,16 @@ def test_batch_rejects_a_non_positive_size():
         load_dataset("xor").batch(0, gen())
 
 
-def test_to_moves_tensors_and_keeps_values():
+def test_to_moves_every_tensor_and_the_epoch_position():
     ds = load_dataset("digits")
-    moved = ds.to("cpu")
-    assert moved is not ds and torch.equal(moved.x, ds.x) and torch.equal(moved.y_val, ds.y_val)
-    assert moved.x.device.type == "cpu"
-    x, _ = moved.batch(8, gen())
-    assert x.device == moved.x.device
+    ds.batch(8, gen())  # start an epoch: the position must carry over
+    moved = ds.to("meta")  # a device other than the CPU, available everywhere
+    assert moved is not ds
+    for name in ("x", "y", "x_val", "y_val"):
+        before, after = getattr(ds, name), getattr(moved, name)
+        assert after.device.type == "meta" and before.device.type == "cpu", name
+        assert after.shape == before.shape and after.dtype == before.dtype, name
+    assert moved._pos == ds._pos == 8 and torch.equal(moved._perm, ds._perm)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

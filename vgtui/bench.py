@@ -227,7 +227,7 @@ def drained_rate(config: RunConfig, seconds: float) -> float:
             latest += [r.step for r in source.recv(0.1) if isinstance(r, Snapshot)]
         return (latest[-1] - first[1]) / (time.perf_counter() - first[0])
     finally:
-        source.close()
+        source.close(wait=True)
 
 
 # ---- 3. render cost ------------------------------------------------------------------------------

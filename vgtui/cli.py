@@ -9,7 +9,8 @@ import sys
 from typing import NoReturn
 
 from vgtui.engine.config import RunConfig
-from vgtui.engine.errors import ConfigError, DataError
+from vgtui.engine.errors import ConfigError, DataError, describe
+from vgtui.engine.logfile import LogFileError, check_writable
 
 _HELP = {
     "activation": "activation function, name[:param] (see --list)",
@@ -109,6 +110,11 @@ def fail(message: str) -> int:
     return 2
 
 
+def flag_error(err: ConfigError) -> str:
+    """A config error in the command line's words: ``--batch-size: 1 is not valid; ...``."""
+    return f"--{err.field.replace('_', '-')}: {err.value!r} is not valid; expected {err.valid}"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in SUBCOMMANDS:
@@ -122,11 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = config_from_args(args)
     except ConfigError as err:
-        return fail(
-            f"--{err.field.replace('_', '-')}: {err.value!r} is not valid; expected {err.valid}"
-        )
+        return fail(flag_error(err))
     if args.fps <= 0:
         return fail(f"--fps: {args.fps!r} is not valid; expected a number > 0")
+    if args.log:
+        try:
+            check_writable(args.log)
+        except LogFileError as err:
+            return fail(f"--log: {err}")
     try:
         if args.headless:
             from vgtui.headless import run_headless
@@ -137,5 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.every is None:  # the dashboard paces snapshots by time unless told otherwise
             config = config.replace(every="auto")
         return run_app(config, fps=args.fps, log_path=args.log)
-    except (ConfigError, DataError) as err:
+    except ConfigError as err:
+        return fail(flag_error(err))
+    except DataError as err:
         return fail(str(err))
+    except Exception as err:  # unexpected: one line, and where the full traceback went
+        print(f"vgtui: error: {describe(err)}", file=sys.stderr)
+        return 1

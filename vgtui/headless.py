@@ -77,6 +77,10 @@ def run_headless(config: RunConfig, log_path: str | None = None, as_json: bool =
         except (KeyboardInterrupt, _Stop):
             if trainer.end is None:
                 emit(trainer.stop("stopped"))
+        except Exception:  # the log still ends, with the reason; the CLI reports the error
+            if trainer.end is None:
+                emit(trainer.stop("error"))
+            raise
         finally:
             signal.signal(signal.SIGTERM, previous)
     result = summary(log)

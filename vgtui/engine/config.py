@@ -64,6 +64,8 @@ class RunConfig:
         _choice("norm", self.norm, NORMS)
         if not isinstance(self.residual, bool):
             raise ConfigError("residual", self.residual, "true or false")
+        if self.norm == "batch" and self.batch_size < 2:
+            raise ConfigError("batch_size", self.batch_size, "2 or more with batch norm")
         _float_in("dropout", self.dropout, 0.0, 1.0, high_open=True)
         _float_in("weight_decay", self.weight_decay, 0.0, math.inf)
         _float_in("grad_clip", self.grad_clip, 0.0, math.inf)

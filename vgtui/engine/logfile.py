@@ -76,3 +76,25 @@ def open_log(path: str | os.PathLike[str]) -> RunLog:
         return read_log(path)
     except OSError as err:
         raise LogFileError(f"{path}: cannot read it ({err.strerror or err})") from None
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Make sure a run log can be written at ``path`` before anything runs.
+
+    Missing parent directories are created (``--log runs/exp1.jsonl`` in a fresh checkout just
+    works, as with ``mkdir -p``); anything else in the way is a LogFileError naming the path.
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise LogFileError(f"{p} is a directory; give a file name such as {p / 'run.jsonl'}")
+    existing = next(q for q in [p.parent, *p.parent.parents] if q.exists())
+    if not existing.is_dir():
+        raise LogFileError(f"cannot write {p}: {existing} is a file, not a directory")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise LogFileError(
+            f"cannot create the directory {p.parent} ({err.strerror or err})"
+        ) from None
+    if not os.access(p.parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise LogFileError(f"cannot write {p} (permission denied)")

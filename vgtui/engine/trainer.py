@@ -16,6 +16,7 @@ from torch import nn
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.data import Dataset, load_dataset
+from vgtui.engine.errors import ConfigError
 from vgtui.engine.model import build_model
 from vgtui.engine.pacing import AUTO_HZ, Pacer
 from vgtui.engine.probe import Probe, Watch
@@ -25,16 +26,23 @@ VAL_LIMIT = 2000  # validation samples evaluated per snapshot
 VAL_EVERY = 50  # steps between validations (at snapshots; also at step 1 and at the end)
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
+def available_devices() -> list[str]:
+    """The devices this machine can train on: cpu, each cuda:N, mps."""
+    found = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    return found + (["mps"] if mps is not None and mps.is_available() else [])
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; a device this machine lacks is a ConfigError that
+    names the ones it has."""
+    have = available_devices()
+    if name == "auto":
+        return torch.device(next((d for d in have if d != "cpu"), "cpu").split(":")[0])
+    wanted = "cuda:0" if name == "cuda" else name
+    if wanted not in have:
+        raise ConfigError("device", name, "a device this machine has: auto, " + ", ".join(have))
+    return torch.device(name)
 
 
 def make_optimizer(config: RunConfig, params) -> torch.optim.Optimizer:

@@ -7,18 +7,28 @@ GIL) or, for comparison, in a thread; the loop is the same. Records are sent in 
 Commands are tuples: ``("pause",)``, ``("resume",)``, ``("step",)`` (one step while paused),
 ``("lr", value)``, ``("preact", on)`` (summarise pre-activations too), ``("restart",
 config_dict)``, ``("stop",)``.
+
+Every error reaches the other end as one line (an ``error`` event, see `errors.describe`), and
+every run that started ends with an ``end`` record, whatever way the loop stops. In its own
+process the trainer's standard output and error (torch's warnings, anything a library prints)
+would land on top of the dashboard: they are captured and sent as ``output`` events instead.
+Dataset downloads report ``progress`` events (not logged: they come before the run's header).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
+import sys
+import threading
 import time
-import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vgtui.engine.config import RunConfig
+from vgtui.engine.errors import describe
 from vgtui.engine.pacing import AUTO_HZ
 from vgtui.engine.records import End, Event, Record, Snapshot
 from vgtui.engine.runlog import RunLogWriter
@@ -56,6 +66,8 @@ class Server:
         self.runs = 0
         self.pending: list[Record] = []
         self.last_flush = 0.0
+        self.last_progress = 0.0
+        self.output: queue.SimpleQueue[str] | None = None  # captured stdout/stderr lines
 
     def emit(self, records: list[Record], urgent: bool = False) -> None:
         if self.writer is not None:
@@ -74,24 +86,43 @@ class Server:
     def start(self, config: RunConfig) -> None:
         self.close_run("stopped")
         self.runs += 1
+        from vgtui.engine.data import load_dataset
         from vgtui.engine.trainer import Trainer
 
         try:
-            self.trainer = Trainer(config, snapshot_hz=self.snapshot_hz)
-        except Exception as err:  # a bad dataset or device: report, keep serving
+            data = load_dataset(
+                config.dataset,
+                seed=config.seed,
+                width=config.width,
+                data_dir=config.data_dir,
+                progress=self.progress,
+            )
+            self.trainer = Trainer(config, data, snapshot_hz=self.snapshot_hz)
+            if self.log_path:
+                self.writer = RunLogWriter(numbered_log_path(self.log_path, self.runs))
+        except Exception as err:  # a bad dataset, device or log path: report, keep serving
             self.trainer = None
-            self.emit([Event(0, "error", _describe(err))], urgent=True)
+            self.emit([Event(0, "error", describe(err))], urgent=True)
             return
-        if self.log_path:
-            self.writer = RunLogWriter(numbered_log_path(self.log_path, self.runs))
         self.emit([self.trainer.header], urgent=True)
 
+    def progress(self, done: int, total: int) -> None:
+        """A download's progress, sent at most every half second (not logged: no run yet)."""
+        now = time.monotonic()
+        if now - self.last_progress >= 0.5 or done >= total:
+            self.last_progress = now
+            message = f"downloading {done / 1e6:.1f} of {total / 1e6:.1f} MB"
+            self.conn.send([Event(0, "progress", message)])
+
     def close_run(self, reason: str) -> None:
-        if self.trainer is not None and self.trainer.end is None:
-            self.emit([self.trainer.stop(reason)], urgent=True)
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        """End the current run (its ``end`` record is logged even if the other end is gone)."""
+        try:
+            if self.trainer is not None and self.trainer.end is None:
+                self.emit([self.trainer.stop(reason)], urgent=True)
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+                self.writer = None
 
     def handle(self, command: tuple) -> None:
         verb = command[0]
@@ -100,7 +131,14 @@ class Server:
             self.running = False
         elif verb == "restart":
             self.paused = False
-            self.start(RunConfig.from_dict(command[1]))
+            try:
+                config = RunConfig.from_dict(command[1])
+            except Exception as err:
+                self.emit(
+                    [Event(self.trainer.step_count if trainer else 0, "error", describe(err))]
+                )
+                return
+            self.start(config)
         elif verb in ("pause", "resume") and trainer is not None and trainer.end is None:
             self.paused = verb == "pause"
             self.emit([Event(trainer.step_count, verb + "d", "")], urgent=True)
@@ -121,7 +159,7 @@ class Server:
             records = trainer.step(force_snapshot=force_snapshot)
         except Exception as err:
             trainer.end = End(trainer.step_count, "error")
-            records = [Event(trainer.step_count, "error", _describe(err)), trainer.end]
+            records = [Event(trainer.step_count, "error", describe(err)), trainer.end]
         self.emit(records, urgent=force_snapshot)
 
     @property
@@ -131,6 +169,8 @@ class Server:
     def loop(self) -> None:
         parent = os.getppid()
         while self.running:
+            if self.output is not None and not self.output.empty():
+                self.forward_output()
             # Idle: block for the next command (waking to notice an orphaned process).
             if self.conn.poll(0.5 if self.idle else 0.0):
                 self.handle(self.conn.recv())
@@ -145,9 +185,41 @@ class Server:
         if self.pending:
             self.conn.send(self.pending)
 
+    def forward_output(self) -> None:
+        """Captured output lines, as ``output`` events (logged with the run, if one is going)."""
+        assert self.output is not None
+        step = self.trainer.step_count if self.trainer is not None else 0
+        lines = []
+        while not self.output.empty():
+            lines.append(self.output.get())
+        events = [Event(step, "output", line) for line in lines]
+        if self.writer is not None:
+            self.emit(events, urgent=True)
+        else:
+            self.conn.send(events)
 
-def _describe(err: BaseException) -> str:
-    return "".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip()
+
+def capture_output() -> queue.SimpleQueue[str]:
+    """Point this process's stdout and stderr (file descriptors 1 and 2, so C libraries' output
+    too) at a pipe; a thread turns what arrives into lines on the returned queue."""
+    lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+    read_end, write_end = os.pipe()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os.dup2(write_end, 1)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def pump() -> None:
+        with open(read_end, "rb") as pipe:
+            for raw in pipe:
+                line = raw.decode("utf-8", "replace").rstrip()
+                if line:
+                    lines.put(line)
+
+    threading.Thread(target=pump, name="vgtui-output", daemon=True).start()
+    return lines
 
 
 def slim(batch: list[Record]) -> list[Record]:
@@ -182,8 +254,20 @@ def serve(
 
         torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
     server = Server(conn, log_path, flush_hz, snapshot_hz)
+    if own_process:
+        server.output = capture_output()
+    reason = "stopped"
     try:
         server.start(RunConfig.from_dict(config))
         server.loop()
-    except (EOFError, BrokenPipeError, OSError, KeyboardInterrupt):
+    except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
         pass  # the UI went away: nothing left to tell
+    except Exception as err:  # a fault in the loop itself: one line to the UI, then stop
+        reason = "error"
+        step = server.trainer.step_count if server.trainer is not None else 0
+        with contextlib.suppress(EOFError, OSError):
+            server.emit([Event(step, "error", describe(err))], urgent=True)
+    finally:
+        # Whatever way the loop stopped, the run's log gets its end record.
+        with contextlib.suppress(EOFError, OSError):
+            server.close_run(reason)

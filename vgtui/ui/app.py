@@ -30,7 +30,7 @@ from vgtui.engine.records import End, Event, RunHeader, Snapshot
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.history import RunBook
 from vgtui.ui.messages import EventArrived, RunEnded, RunStarted, SnapshotArrived, SourceFailed
-from vgtui.ui.source import Source, SourceClosed, TrainerSource
+from vgtui.ui.source import Source, SourceClosed, TrainerSource, reap_all
 from vgtui.ui.widgets.curves import Curves
 from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
@@ -194,17 +194,18 @@ class VgtuiApp(App[int]):
         # Everything alive now (torch, Textual, the app) lives as long as the process: keep it out
         # of the garbage collector's full passes, which otherwise stall the event loop ~150 ms.
         gc.freeze()
-        self.start_source()
-        self.set_interval(1 / self.fps, self.render_frame)
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        for sig in (signal.SIGTERM, signal.SIGHUP):  # before the trainer starts: nothing escapes
             # Not possible off the main thread (tests) or on some platforms: then skip.
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.on_terminate_signal, sig)
+        self.start_source()
+        self.set_interval(1 / self.fps, self.render_frame)
         self.render_frame()
 
     def on_unmount(self) -> None:
         self.stop_source()
+        reap_all()  # the app is going: now it may wait for the trainer to be gone
 
     def on_terminate_signal(self, sig: int) -> None:
         """SIGTERM, or SIGHUP when the terminal closes: stop the trainer first, then exit.
@@ -217,7 +218,7 @@ class VgtuiApp(App[int]):
         watchdog = threading.Timer(EXIT_GRACE_S, os._exit, (128 + sig,))
         watchdog.daemon = True
         watchdog.start()
-        self.exit(128 + sig)
+        self.exit(return_code=128 + sig)
 
     # ---- the source ---------------------------------------------------------------------------
 
@@ -230,6 +231,7 @@ class VgtuiApp(App[int]):
         self.read_source(self.source)
 
     def stop_source(self) -> None:
+        """Stop the source without waiting for it (a key handler must never block)."""
         if self.source is not None:
             self.workers.cancel_group(self, "reader")
             self.source.close()
@@ -295,6 +297,10 @@ class VgtuiApp(App[int]):
         elif event.kind in ("paused", "resumed"):
             self.paused = event.kind == "paused"
             self.state = "paused" if self.paused else "running"
+        elif event.kind == "progress":  # a dataset download, before the run starts
+            self.state = event.message
+        elif event.kind == "output":  # what the trainer's libraries printed
+            self.notify(event.message, title="trainer output", timeout=6, markup=False)
         self.dirty = True
 
     def on_run_ended(self, message: RunEnded) -> None:
@@ -354,7 +360,8 @@ class VgtuiApp(App[int]):
         except ConfigError as err:
             self.notify(str(err), severity="warning")
             return
-        if self.source_failed:  # nothing to send a restart to: start a new trainer
+        if self.source_failed or self.state.startswith("downloading"):
+            # Nothing to send a restart to, or a trainer busy downloading: start a new one.
             self.set_error("")
             self.start_source()
             return
@@ -471,4 +478,5 @@ def run_app(config: RunConfig, fps: float = 12.0, log_path: str | None = None) -
         app.run()
     finally:
         app.stop_source()
+        reap_all()
     return app.return_code or 0

@@ -103,22 +103,48 @@ class TrainerSource:
         except (BrokenPipeError, OSError):
             pass  # a dead trainer: recv reports it
 
-    def close(self, timeout: float = 2.0) -> None:
-        """Stop the trainer; no process outlives this call."""
+    def close(self, wait: bool = False, timeout: float = 2.0) -> None:
+        """Stop the trainer without blocking the caller: it is told to stop, and a thread waits
+        for it (terminating, then killing it after ``timeout`` each). With ``wait`` (at exit),
+        block until it is gone; `reap_all` waits for every close still under way."""
         self.send(("stop",))
-        if self.process is not None:
-            self.process.join(timeout)
-            if self.process.is_alive():
-                self.process.terminate()
-                self.process.join(timeout)
-            if self.process.is_alive():
-                self.process.kill()
-                self.process.join()
-        if self.thread is not None:
-            self.thread.join(timeout)
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
+        process, thread, conn = self.process, self.thread, self.conn
+        self.conn = None
+        reaper = threading.Thread(
+            target=_reap, args=(process, thread, conn, timeout), name="vgtui-reaper", daemon=True
+        )
+        _REAPERS.add(reaper)
+        reaper.start()
+        if wait:
+            reaper.join()
+
+
+_REAPERS: set[threading.Thread] = set()
+
+
+def _reap(process, thread, conn, timeout: float) -> None:
+    """Wait for a stopped trainer to exit; terminate it, then kill it, if it does not."""
+    try:
+        if process is not None:
+            process.join(timeout)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout)
+            if process.is_alive():
+                process.kill()
+                process.join()
+        if thread is not None:
+            thread.join(timeout)
+        if conn is not None:
+            conn.close()
+    finally:
+        _REAPERS.discard(threading.current_thread())
+
+
+def reap_all() -> None:
+    """Block until every trainer closed so far has exited: no process outlives the app."""
+    for reaper in list(_REAPERS):
+        reaper.join()
 
 
 class ReplaySource:

@@ -14,6 +14,7 @@ STATE_STYLES = {
     "starting": "cyan",
     "done": "blue",
     "replay": "blue",
+    "downloading": "cyan",
 }
 
 
