@@ -11,6 +11,7 @@ from typing import NoReturn
 from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import ConfigError, DataError, describe
 from vgtui.engine.logfile import LogFileError, check_writable
+from vgtui.record import main_with_recording
 
 _HELP = {
     "activation": "activation function, name[:param] (see --list)",
@@ -40,6 +41,8 @@ _HELP = {
 # Subcommands: a word -> the module whose ``main(argv) -> int`` runs it (imported only when used).
 SUBCOMMANDS = {
     "bench": "vgtui.bench",
+    "demo": "vgtui.demo",
+    "compare": "vgtui.compare",
 }
 
 
@@ -110,13 +113,11 @@ def fail(message: str) -> int:
     return 2
 
 
-def flag_error(err: ConfigError) -> str:
-    """A config error in the command line's words: ``--batch-size: 1 is not valid; ...``."""
-    return f"--{err.field.replace('_', '-')}: {err.value!r} is not valid; expected {err.valid}"
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    recorded = main_with_recording(argv)  # --record FILE.cast: this same command, recorded
+    if recorded is not None:
+        return recorded
     if argv and argv[0] in SUBCOMMANDS:
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     args = build_parser().parse_args(argv)
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = config_from_args(args)
     except ConfigError as err:
-        return fail(flag_error(err))
+        return fail(err.as_flag())
     if args.fps <= 0:
         return fail(f"--fps: {args.fps!r} is not valid; expected a number > 0")
     if args.log:
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             config = config.replace(every="auto")
         return run_app(config, fps=args.fps, log_path=args.log)
     except ConfigError as err:
-        return fail(flag_error(err))
+        return fail(err.as_flag())
     except DataError as err:
         return fail(str(err))
     except Exception as err:  # unexpected: one line, and where the full traceback went

@@ -22,6 +22,12 @@ class ConfigError(ValueError):
         self.valid = valid
         super().__init__(f"{field}: {value!r} is not valid; expected {valid}")
 
+    def as_flag(self) -> str:
+        """The same message in the command line's words: ``--batch-size: 1 is not valid; ...``."""
+        return (
+            f"--{self.field.replace('_', '-')}: {self.value!r} is not valid; expected {self.valid}"
+        )
+
 
 class DataError(RuntimeError):
     """A dataset cannot be loaded; the message says what is missing and where to put it."""

@@ -1,0 +1,203 @@
+"""``--record FILE.cast``: an asciicast v2 recording of exactly what the terminal receives.
+
+vgtui runs itself in a pseudo-terminal of a fixed size and copies every byte the app writes both
+to the recording (``[seconds, "o", text]`` events after a header) and, when there is a real
+terminal, to it, while the user's keys go to the app. Without a terminal (CI), the app runs on
+that virtual screen alone: a lesson plays to its end and the recording is written, with no output.
+`asciinema play FILE.cast` plays it back.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import fcntl
+import json
+import os
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+import tty
+
+from vgtui.engine.logfile import LogFileError, check_writable
+
+MIN_SIZE = (80, 24)
+DEFAULT_SIZE = (100, 30)
+_SIZE = re.compile(r"^(\d+)x(\d+)$")
+
+
+class RecordError(Exception):
+    """``--record`` or ``--size`` cannot be used as given; one line."""
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"100x30"`` -> (100, 30): columns by rows, at least 80x24."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        raise RecordError(f"--size: {text!r} is not valid; expected WxH such as 100x30")
+    cols, rows = int(match[1]), int(match[2])
+    if cols < MIN_SIZE[0] or rows < MIN_SIZE[1] or cols > 1000 or rows > 500:
+        raise RecordError(
+            f"--size: {text!r} is not valid; expected at least {MIN_SIZE[0]}x{MIN_SIZE[1]} "
+            "(and at most 1000x500)"
+        )
+    return cols, rows
+
+
+def check_cast_path(path: str) -> None:
+    """The recording's path must be writable before anything runs."""
+    try:
+        check_writable(path)
+    except LogFileError as err:
+        raise RecordError(f"--record: {err}") from None
+
+
+class CastWriter:
+    """Writes an asciicast v2 file: a header line, then one ``[time, "o", text]`` line per
+    chunk of output, with times in seconds since the start."""
+
+    def __init__(self, path: str, cols: int, rows: int, title: str) -> None:
+        self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self.started = time.monotonic()
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        header = {
+            "version": 2,
+            "width": cols,
+            "height": rows,
+            "timestamp": int(time.time()),
+            "title": title,
+            "env": {"TERM": "xterm-256color", "SHELL": os.environ.get("SHELL", "/bin/sh")},
+        }
+        self.file.write(json.dumps(header) + "\n")
+
+    def output(self, data: bytes) -> None:
+        text = self.decoder.decode(data)  # a character split across two reads waits for its rest
+        if text:
+            elapsed = round(time.monotonic() - self.started, 6)
+            self.file.write(json.dumps([elapsed, "o", text], ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self.output(b"")
+        self.file.close()
+
+
+def record(argv: list[str], path: str, size: tuple[int, int] | None, title: str) -> int:
+    """Run ``vgtui ARGV`` in a pseudo-terminal and record it to ``path``; returns its exit code.
+
+    With a terminal on both standard input and output, the recording has the terminal's size
+    (or ``size``) and the user sees and drives the app as usual. Without one, the app runs on a
+    virtual screen of ``size`` (default 100x30) and must end by itself.
+    """
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if size is None:
+        size = os.get_terminal_size() if interactive else os.terminal_size(DEFAULT_SIZE)
+    cols, rows = size[0], size[1]
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "vgtui", *argv],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    cast = CastWriter(path, cols, rows, title)
+    saved = termios.tcgetattr(sys.stdin) if interactive else None
+    previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        if interactive:
+            tty.setraw(sys.stdin)
+        _pump(master, cast, interactive)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)
+        signal.signal(signal.SIGTERM, previous)
+        cast.close()
+        with contextlib.suppress(OSError):
+            os.close(master)
+        try:
+            code = child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            code = child.wait()
+    return code
+
+
+def _pump(master: int, cast: CastWriter, interactive: bool) -> None:
+    """Copy the app's output to the recording (and the terminal), and keys to the app, until the
+    app closes its terminal."""
+    inputs = [master, sys.stdin.fileno()] if interactive else [master]
+    out = sys.stdout.fileno()
+    while True:
+        ready, _, _ = select.select(inputs, [], [])
+        if master in ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the app has exited and its terminal is gone
+                return
+            if not data:
+                return
+            cast.output(data)
+            if interactive:
+                os.write(out, data)
+        if interactive and sys.stdin.fileno() in ready:
+            keys = os.read(sys.stdin.fileno(), 1024)
+            if keys:
+                os.write(master, keys)
+            else:
+                inputs.remove(sys.stdin.fileno())
+
+
+def split_record_args(argv: list[str]) -> tuple[list[str], str | None, str | None]:
+    """``argv`` without ``--record FILE`` and ``--size WxH`` (either ``--x y`` or ``--x=y``), and
+    their values (None where absent). Raises RecordError where one lacks its value."""
+    rest: list[str] = []
+    found: dict[str, str | None] = {"--record": None, "--size": None}
+    args = iter(argv)
+    for arg in args:
+        flag, eq, value = arg.partition("=")
+        if flag in found:
+            if not eq:
+                value = next(args, None)
+                if value is None or value.startswith("--"):
+                    raise RecordError(f"{flag}: expected a value")
+            found[flag] = value
+        else:
+            rest.append(arg)
+    return rest, found["--record"], found["--size"]
+
+
+def main_with_recording(argv: list[str]) -> int | None:
+    """If ``argv`` asks for ``--record``, record the rest and return its exit code; else None.
+
+    Bad ``--record`` or ``--size`` values are one line and exit code 2, before anything runs.
+    """
+    if not any(a.split("=")[0] in ("--record", "--size") for a in argv):
+        return None
+    try:
+        rest, path, size_text = split_record_args(argv)
+        if path is None:
+            raise RecordError("--size: only with --record FILE.cast")
+        size = parse_size(size_text) if size_text else None
+        check_cast_path(path)
+        if not (sys.stdin.isatty() and sys.stdout.isatty()) and rest[:1] != ["demo"]:
+            raise RecordError(
+                "--record without a terminal plays a lesson only: vgtui demo NAME --record FILE"
+            )
+    except RecordError as err:
+        print(f"vgtui: error: {err}", file=sys.stderr)
+        return 2
+    if rest[:1] == ["demo"] and "--exit-at-end" not in rest:
+        rest = [*rest, "--exit-at-end"]  # a recording of a lesson ends with the lesson
+    return record(rest, path, size, title="vgtui " + " ".join(rest))
+
+
+__all__ = ["CastWriter", "RecordError", "main_with_recording", "parse_size", "record"]
