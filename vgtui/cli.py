@@ -39,6 +39,7 @@ _HELP = {
 # Subcommands: a word -> the module whose ``main(argv) -> int`` runs it (imported only when used).
 SUBCOMMANDS = {
     "bench": "vgtui.bench",
+    "report": "vgtui.report",
 }
 
 
@@ -76,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="headless: print only the summary JSON when the run ends",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="headless: print the run as plots when it ends (as vgtui report does)",
     )
     parser.add_argument("--log", metavar="FILE", help="write the run log (JSON Lines) to FILE")
     parser.add_argument("--fps", type=float, default=12.0, help="dashboard frames per second")
@@ -125,13 +131,15 @@ def main(argv: list[str] | None = None) -> int:
         return fail(
             f"--{err.field.replace('_', '-')}: {err.value!r} is not valid; expected {err.valid}"
         )
+    if args.report and not args.headless:
+        return fail("--report needs --headless (for a log on disk: vgtui report FILE)")
     if args.fps <= 0:
         return fail(f"--fps: {args.fps!r} is not valid; expected a number > 0")
     try:
         if args.headless:
             from vgtui.headless import run_headless
 
-            return run_headless(config, log_path=args.log, as_json=args.json)
+            return run_headless(config, log_path=args.log, as_json=args.json, report=args.report)
         from vgtui.ui.app import run_app
 
         if args.every is None:  # the dashboard paces snapshots by time unless told otherwise
