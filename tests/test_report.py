@@ -16,21 +16,15 @@ import pytest
 from vgtui.cli import main as cli_main
 from vgtui.engine.runlog import read_log
 from vgtui.format import fmt_num
-from vgtui.report import (
-    Page,
-    Run,
-    decimate,
-    main,
-    nice_ticks,
-    pick,
-    render,
-    run_names,
+from vgtui.report import Page, Run, main, render, run_names, strip_ansi
+from vgtui.report.charts import decimate, nice_ticks
+from vgtui.report.runs import pick
+from vgtui.report.sections import (
     section_act_stds,
     section_grad_norms,
     section_histograms,
     section_last_table,
     section_training,
-    strip_ansi,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -296,6 +290,33 @@ def test_a_layer_without_activation_statistics(short_log):
     assert "layer3: no activation statistics at step 30" in histograms
     row = next(x.split() for x in text.splitlines() if x.startswith("layer3 "))
     assert row[3] == "-"
+
+
+def test_a_deep_net_draws_twelve_layers_evenly_spaced(short_log):
+    """15 layers, made by hand from a real snapshot's: 12 curves, the first and the last among
+    them, and a note saying so; the histograms show evenly spaced layers too."""
+    log = read_log(short_log)
+    names = [f"l{i}" for i in range(15)]
+    log.snapshots[:] = [
+        dataclasses.replace(
+            snap,
+            layers=[dataclasses.replace(snap.layers[i % 4], name=n) for i, n in enumerate(names)],
+        )
+        for snap in log.snapshots
+    ]
+    log.header = dataclasses.replace(
+        log.header,
+        layers=[dataclasses.replace(log.header.layers[0], name=n) for n in names],
+    )
+    runs = [Run("deep", "memory", log)]
+    text = section_grad_norms(runs, PLAIN)
+    labels = [label for _, label in legend(text)]
+    assert len(labels) == 12 and labels[0] == "l0" and labels[-1] == "l14"
+    assert "12 of 15 layers, evenly spaced" in text
+    histograms = section_histograms(runs, PLAIN)
+    shown = re.findall(r"(l\d+)  std ", histograms)
+    assert shown[0] == "l0" and shown[-1] == "l14" and len(shown) < 15
+    assert f"15 layers: showing {len(shown)}" in histograms
 
 
 # -- the headless mode's --report ----------------------------------------------------------------
