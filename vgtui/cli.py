@@ -43,6 +43,7 @@ SUBCOMMANDS = {
     "bench": "vgtui.bench",
     "demo": "vgtui.demo",
     "compare": "vgtui.compare",
+    "report": "vgtui.report",
 }
 
 
@@ -80,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--json",
         action="store_true",
         help="headless: print only the summary JSON when the run ends",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="headless: print the run as plots when it ends (as vgtui report does)",
     )
     parser.add_argument("--log", metavar="FILE", help="write the run log (JSON Lines) to FILE")
     parser.add_argument("--fps", type=float, default=12.0, help="dashboard frames per second")
@@ -130,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         config = config_from_args(args)
     except ConfigError as err:
         return fail(err.as_flag())
+    if args.report and not args.headless:
+        return fail("--report needs --headless (for a log on disk: vgtui report FILE)")
     if args.fps <= 0:
         return fail(f"--fps: {args.fps!r} is not valid; expected a number > 0")
     if args.log:
@@ -141,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.headless:
             from vgtui.headless import run_headless
 
-            return run_headless(config, log_path=args.log, as_json=args.json)
+            return run_headless(config, log_path=args.log, as_json=args.json, report=args.report)
         from vgtui.ui.app import run_app
 
         if args.every is None:  # the dashboard paces snapshots by time unless told otherwise

@@ -49,8 +49,11 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise _Stop
 
 
-def run_headless(config: RunConfig, log_path: str | None = None, as_json: bool = False) -> int:
-    """Run to the end (or Ctrl-C / SIGTERM when steps is 0); returns the exit code."""
+def run_headless(
+    config: RunConfig, log_path: str | None = None, as_json: bool = False, report: bool = False
+) -> int:
+    """Run to the end (or Ctrl-C / SIGTERM when steps is 0); returns the exit code. With
+    `report`, print `vgtui report`'s plots of the run at the end (on stderr under `as_json`)."""
     console = Console(stderr=as_json, quiet=as_json, highlight=False)
     trainer = Trainer(config)
     log = RunLog()
@@ -88,13 +91,21 @@ def run_headless(config: RunConfig, log_path: str | None = None, as_json: bool =
         sys.stdout.write(json.dumps(json_safe(result)) + "\n")
     else:
         _print_end(console, trainer.header, result)
+    if report:
+        from vgtui.report import default_page, report_text, wants_color
+
+        stream = sys.stderr if as_json else sys.stdout
+        page = default_page(wants_color(stream, plain=False, to_file=False))
+        stream.write(report_text(log, log_path or "this run", page))
     return 0
 
 
 def _print_end(console: Console, header: RunHeader, result: dict) -> None:
     layers = result["layers"]
     grads = [x["grad_norm"] for x in layers if isinstance(x["grad_norm"], float)]
-    line = f"{result['reason']} after {result['steps']} steps, loss {fmt_num(result['final_loss'])}"
+    loss = result["final_loss"]  # JSON-safe: a non-finite loss is already "nan" or "inf"
+    loss = loss if isinstance(loss, str) else fmt_num(loss)
+    line = f"{result['reason']} after {result['steps']} steps, loss {loss}"
     if len(grads) >= 2 and grads[-1] > 0 and grads[0] > 0 and math.isfinite(grads[0] / grads[-1]):
         line += f"; first layer's gradient is {fmt_num(grads[0] / grads[-1])} x the output layer's"
     console.print(line)
