@@ -4,6 +4,7 @@ ReLU + He on the spiral. The flagged layers are checked against numpy on the sna
 from __future__ import annotations
 
 import math
+from collections import deque
 from functools import cache
 
 import numpy as np
@@ -165,6 +166,7 @@ def test_no_snapshot_no_finding_and_only_the_window_is_read():
     assert diagnose(header, []) == []
     longer = snaps * 3  # what came before the window does not count
     assert diagnose(header, longer) == diagnose(header, iter(longer)) == diagnose(header, snaps)
+    assert diagnose(header, deque(longer, maxlen=WINDOW)) == diagnose(header, snaps)
     assert diagnose(None, snaps)  # a log without a header still gets a diagnosis
 
 

@@ -101,7 +101,7 @@ def diagnose(
     before the first snapshot.
 
     ``snapshots`` are one run's (after a new header, only the new run's), oldest first; only the
-    last `WINDOW` are read (a list is sliced, any other iterable is consumed). ``keys``
+    last `WINDOW` are read (a list or tuple is sliced; a deque or iterator is consumed). ``keys``
     (`DASHBOARD_KEYS`) makes the hints name the keys that change the run; without it they name
     the remedies in words.
     """
@@ -207,9 +207,9 @@ class _Run:
 
 
 def _tail(snapshots: Sequence[Snapshot] | Iterable[Snapshot]) -> list[Snapshot]:
-    if isinstance(snapshots, Sequence):
+    if isinstance(snapshots, (list, tuple)):  # sliced: a long history costs nothing
         return list(snapshots[-WINDOW:])
-    return list(deque(snapshots, maxlen=WINDOW))
+    return list(deque(snapshots, maxlen=WINDOW))  # a deque (`FollowedRun.recent`), an iterator
 
 
 def _parsed(parse: Callable, spec: object):
