@@ -15,6 +15,7 @@ from vgtui.engine.config import DATASETS, OPTIMIZERS, RunConfig
 from vgtui.engine.diagnosis import diagnose
 from vgtui.engine.initializers import NAMES as INITS
 from vgtui.engine.runlog import read_log
+from vgtui.headless import run_headless
 
 SMALL = ["--depth", "3", "--width", "8", "--device", "cpu"]
 
@@ -146,10 +147,10 @@ def test_headless_diverging_run_is_reported_not_crashed(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_headless_prints_the_diagnosis_at_the_end():
-    result = run_cli("--headless", "--steps", "10", "--every", "10", "--device", "cpu")
-    assert result.returncode == 0, result.stderr
-    end = result.stdout[result.stdout.index("done after 10 steps") :]
+def test_headless_prints_the_diagnosis_at_the_end(capsys):
+    assert run_headless(RunConfig(steps=10, every=10, device="cpu")) == 0
+    out = capsys.readouterr().out
+    end = out[out.index("done after 10 steps") :]
     # The default lesson, a deep sigmoid network with Xavier init, vanishes; hints in words.
     assert "vanishing: layers 1-" in end and "sigmoid's derivative is at most 1/4" in end
     assert "try ReLU then He init" in " ".join(end.split()) and "`" not in end
