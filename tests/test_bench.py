@@ -31,6 +31,8 @@ def test_quick_bench_reports_every_budgeted_figure(tmp_path):
         "UI growth",
         "trainer growth",
         "dashboard / alone",
+        "read_tail / parsing alone",
+        "scan throughput",
     ):
         assert name in budgeted, name
     sections = {f["section"] for f in figures}

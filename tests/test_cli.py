@@ -12,8 +12,10 @@ import pytest
 from vgtui.cli import build_parser, config_from_args, main
 from vgtui.engine.activations import NAMES as ACTIVATIONS
 from vgtui.engine.config import DATASETS, OPTIMIZERS, RunConfig
+from vgtui.engine.diagnosis import diagnose
 from vgtui.engine.initializers import NAMES as INITS
 from vgtui.engine.runlog import read_log
+from vgtui.headless import run_headless
 
 SMALL = ["--depth", "3", "--width", "8", "--device", "cpu"]
 
@@ -112,13 +114,23 @@ def test_headless_json_prints_only_the_summary(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert set(summary) == {"steps", "final_loss", "final_accuracy", "diverged", "reason", "layers"}
+    assert set(summary) == {
+        "steps",
+        "final_loss",
+        "final_accuracy",
+        "diverged",
+        "reason",
+        "layers",
+        "diagnosis",
+    }
     assert summary["steps"] == 12 and summary["reason"] == "done" and not summary["diverged"]
     assert [x["name"] for x in summary["layers"]] == ["layer1", "layer2", "layer3", "output"]
     run = read_log(log)
     assert run.skipped == 0 and run.end.reason == "done"
     assert [s.step for s in run.snapshots] == [1, 5, 10, 12]
     assert summary["final_loss"] == run.snapshots[-1].loss
+    assert summary["diagnosis"] == [f.line for f in diagnose(run.header, run.snapshots)]
+    assert summary["diagnosis"]
 
 
 def test_headless_table_has_a_row_per_snapshot():
@@ -150,7 +162,17 @@ def test_headless_diverging_run_is_reported_not_crashed(tmp_path):
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["diverged"] is True and summary["reason"] == "diverged"
+    assert summary["diagnosis"][0].startswith("exploding: the loss is")
     assert "Traceback" not in result.stderr
+
+
+def test_headless_prints_the_diagnosis_at_the_end(capsys):
+    assert run_headless(RunConfig(steps=10, every=10, device="cpu")) == 0
+    out = capsys.readouterr().out
+    end = out[out.index("done after 10 steps") :]
+    # The default lesson, a deep sigmoid network with Xavier init, vanishes; hints in words.
+    assert "vanishing: layers 1-" in end and "sigmoid's derivative is at most 1/4" in end
+    assert "try ReLU then He init" in " ".join(end.split()) and "`" not in end
 
 
 def test_missing_mnist_files_are_a_one_line_error(tmp_path):

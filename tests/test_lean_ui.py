@@ -39,6 +39,26 @@ def run_python(code: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+DIAGNOSE_AND_FOLLOW = f"""
+import sys
+from vgtui.engine.diagnosis import diagnose, render
+from vgtui.engine.follow import Follower, read_tail
+from vgtui.engine.records import Snapshot
+from vgtui.engine.runlog import LogReader
+
+records = list(LogReader().records(open({str(FIXTURE)!r}, "rb")))
+snapshots = [r for r in records if isinstance(r, Snapshot)]
+assert render(diagnose(records[0], snapshots), 80)
+follower = Follower({str(FIXTURE)!r})
+assert follower.poll().snapshots == len(snapshots) and read_tail({str(FIXTURE)!r}).snapshots
+print('torch' in sys.modules)
+"""
+
+
+def test_the_diagnosis_and_the_follower_run_without_importing_torch():
+    assert run_python(DIAGNOSE_AND_FOLLOW) == "False"
+
+
 def test_config_data_imports_without_torch():
     code = (
         "import sys; from vgtui.engine.config import RunConfig; "

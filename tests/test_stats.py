@@ -126,16 +126,20 @@ def test_dead_fraction_and_norms_match_numpy():
     assert stats.preact.mean == pytest.approx(float((x.numpy() @ w.numpy().T).mean()), rel=1e-6)
 
 
-def test_saturated_fraction_sigmoid_and_tanh_match_numpy():
+def test_saturated_fraction_sigmoid_tanh_softsign_match_numpy():
+    # 3.0 * 0.8 = 2.4: tanh 0.984, saturated at 0.97 (Karpathy's bound), not at 0.99.
     w = torch.tensor([[10.0], [0.1], [-10.0], [3.0]])
-    x = torch.tensor([[1.0], [0.2], [-0.5]])
+    x = torch.tensor([[1.0], [0.2], [-0.5], [0.8]])
     pre = x.numpy() @ w.numpy().T
     sig, _, _ = _probe_once("sigmoid", w, x)
     s = 1 / (1 + np.exp(-pre))
     assert sig.sat_frac == pytest.approx(float(((s < 0.01) | (s > 0.99)).mean()))
     assert sig.dead_frac is None
     th, _, _ = _probe_once("tanh", w, x)
-    assert th.sat_frac == pytest.approx(float((np.abs(np.tanh(pre)) > 0.99).mean()))
+    assert th.sat_frac == pytest.approx(float((np.abs(np.tanh(pre)) > 0.97).mean()))
+    assert th.sat_frac > float((np.abs(np.tanh(pre)) > 0.99).mean())
+    soft, _, _ = _probe_once("softsign", w, x)
+    assert soft.sat_frac == pytest.approx(float((np.abs(pre / (1 + np.abs(pre))) > 0.78).mean()))
 
 
 def test_update_ratio_is_update_norm_over_weight_norm():

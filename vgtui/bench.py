@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -23,7 +24,8 @@ from rich.console import Console
 from rich.table import Table
 
 from vgtui.engine.config import RunConfig
-from vgtui.engine.records import Snapshot
+from vgtui.engine.records import RunHeader, Snapshot
+from vgtui.engine.runlog import encode
 from vgtui.engine.trainer import Trainer, loss_of
 from vgtui.format import fmt_num
 
@@ -58,6 +60,8 @@ class Plan:
     key_presses: int = 3
     memory_steps: int = 200_000
     history_points: int = 1_000_000
+    log_mb: int = 1024
+    log_rounds: int = 5
 
     @classmethod
     def quick(cls) -> Plan:
@@ -68,6 +72,8 @@ class Plan:
             key_presses=1,
             memory_steps=2_000,
             history_points=5_000,
+            log_mb=16,
+            log_rounds=2,
         )
 
 
@@ -411,6 +417,121 @@ def memory(plan: Plan) -> list[Figure]:
     ]
 
 
+# ---- 6. opening a big run log --------------------------------------------------------------------
+
+
+def write_big_log(path: Path, megabytes: int, header: RunHeader, snap: Snapshot) -> int:
+    """About ``megabytes`` MB of run log: the header, then the snapshot repeated with increasing
+    steps. Returns the number of snapshots."""
+    prefix = '{"type":"snapshot","step":'
+    rest = encode(snap)[len(prefix) :]
+    rest = rest[rest.index(",") :]  # after the step's digits
+    count, size = 0, 0
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(encode(header) + "\n")
+        while size < megabytes << 20:
+            batch = "".join(f"{prefix}{step}{rest}\n" for step in range(count + 1, count + 1001))
+            f.write(batch)
+            size += len(batch)
+            count += 1000
+        f.flush()
+        os.fsync(f.fileno())
+    return count
+
+
+def _drop_from_page_cache(path: Path) -> None:
+    """Linux: forget the file's cached pages, so that the next read comes from the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def log_open(plan: Plan) -> list[Figure]:
+    """A big run log opened as `attach` and `replay` open it: the header and the last snapshots
+    read from the end (`read_tail`), against parsing those lines alone; the scalar curves of every
+    snapshot (a `Follower`'s first poll); then the follower's cost per poll."""
+    from vgtui.engine.follow import KEEP, Follower, read_tail
+    from vgtui.engine.runlog import decode
+
+    figures = []
+    records = recorded_run(10)  # a real header and a real snapshot of a 10-layer run
+    snap = next(r for r in reversed(records) if isinstance(r, Snapshot))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "big.jsonl"
+        started = time.perf_counter()
+        count = write_big_log(path, plan.log_mb, records[0], snap)
+        written = time.perf_counter() - started
+        mb = path.stat().st_size / (1 << 20)
+        section = f"open a {mb:,.0f} MB run log ({count:,} snapshots)"
+        figures.append(Figure(section, "write it (not part of opening)", written, "s"))
+
+        def tail_ms() -> float:
+            started = time.perf_counter()
+            read_tail(path, KEEP)
+            return (time.perf_counter() - started) * 1000
+
+        lines = [encode(s).encode() for s in read_tail(path, KEEP).snapshots]
+        tails, alone = [], []
+        for _ in range(plan.log_rounds):  # interleaved: the machine's drift hits both alike
+            tails.append(tail_ms())
+            started = time.perf_counter()
+            for line in lines:
+                decode(line)
+            alone.append((time.perf_counter() - started) * 1000)
+        tail, parse = statistics.median(tails), statistics.median(alone)
+        figures += [
+            Figure(section, f"header + last {KEEP} snapshots (read_tail)", tail, "ms"),
+            Figure(section, f"parsing those {KEEP} lines alone", parse, "ms"),
+            Figure.check(section, "read_tail / parsing alone", tail / parse, "x", "<= 3"),
+        ]
+
+        started = time.perf_counter()
+        follower = Follower(path)
+        follower.poll()
+        scan = time.perf_counter() - started
+        assert follower.caught_up and len(follower.run.curves) == count
+        figures += [
+            Figure(section, "+ curves of every snapshot (first poll)", scan, "s"),
+            Figure.check(section, "scan throughput", mb / scan, "MB/s", ">= 250"),
+        ]
+
+        _drop_from_page_cache(path)
+        cold_tail = tail_ms()
+        _drop_from_page_cache(path)
+        started = time.perf_counter()
+        Follower(path).poll()
+        cold_scan = time.perf_counter() - started
+        figures += [  # posix_fadvise(DONTNEED): a virtual machine's host may still cache it
+            Figure(section, "pages dropped: read_tail", cold_tail, "ms"),
+            Figure(section, "pages dropped: first poll", cold_scan, "s"),
+        ]
+
+        polls = 200
+        started = time.perf_counter()
+        for _ in range(polls):
+            follower.poll()
+        idle = (time.perf_counter() - started) / polls * 1e6
+        line = encode(follower.latest)
+        prefix = f'{{"type":"snapshot","step":{follower.latest.step}'
+        grown = []
+        with open(path, "a", encoding="utf-8") as f:
+            for step in range(count + 1, count + 1 + plan.log_rounds * 4):
+                f.write(f'{{"type":"snapshot","step":{step}{line[len(prefix) :]}\n')
+                f.flush()
+                started = time.perf_counter()
+                assert follower.poll().snapshots == 1
+                grown.append((time.perf_counter() - started) * 1000)
+        follower.close()
+        section = "follow a run log (the same file)"
+        figures += [
+            Figure(section, "poll, nothing new", idle, "us"),
+            Figure(section, "poll, one new snapshot", statistics.median(grown), "ms"),
+        ]
+    return figures
+
+
 # ---- the report ----------------------------------------------------------------------------------
 
 SECTIONS: dict[str, Callable[[Plan], list[Figure]]] = {
@@ -419,6 +540,7 @@ SECTIONS: dict[str, Callable[[Plan], list[Figure]]] = {
     "render": render_cost,
     "key": key_to_effect,
     "memory": memory,
+    "log": log_open,
 }
 
 

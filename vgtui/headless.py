@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from vgtui.engine.config import RunConfig
+from vgtui.engine.diagnosis import diagnose
 from vgtui.engine.records import Event, Record, RunHeader, Snapshot
 from vgtui.engine.runlog import RunLog, RunLogWriter, json_safe, summary
 from vgtui.engine.trainer import Trainer
@@ -87,6 +88,7 @@ def run_headless(
         finally:
             signal.signal(signal.SIGTERM, previous)
     result = summary(log)
+    result["diagnosis"] = [finding.line for finding in diagnose(log.header, log.snapshots)]
     if as_json:
         sys.stdout.write(json.dumps(json_safe(result)) + "\n")
     else:
@@ -109,3 +111,5 @@ def _print_end(console: Console, header: RunHeader, result: dict) -> None:
     if len(grads) >= 2 and grads[-1] > 0 and grads[0] > 0 and math.isfinite(grads[0] / grads[-1]):
         line += f"; first layer's gradient is {fmt_num(grads[0] / grads[-1])} x the output layer's"
     console.print(line)
+    for finding in result["diagnosis"]:
+        console.print(finding, markup=False)

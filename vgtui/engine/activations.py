@@ -4,7 +4,10 @@ A spec is ``name[:param]``: ``leaky_relu:0.2`` (negative slope), ``elu:0.5`` (al
 ``maxout:3`` (number of linear pieces). The *range* fixes the histogram's x-axis where the output
 is bounded. The *rule* says what an unhealthy unit looks like: ``dead`` for the ReLU family (a unit
 whose output is exactly zero for every sample of the batch) and ``saturated`` for bounded squashing
-functions (output within 0.01 of a bound, where the derivative is nearly zero).
+functions: an output within the function's *margin* of a bound, where its derivative has fallen to
+about 5% of its peak or less (sigmoid: outside [0.01, 0.99], derivative under 0.0099 of at most
+1/4; tanh: |y| > 0.97 as in Karpathy's makemore notes, 1 - y^2 under 0.06 of 1; softsign:
+|y| > 0.78, (1 - |y|)^2 under 0.05 of 1).
 
 Pure data, no torch: the dashboard validates and cycles through these without importing torch;
 `vgtui.engine.factories` builds the modules.
@@ -31,6 +34,7 @@ class Kind:
     hi: float = INF
     rule: str | None = None  # "dead" | "saturated" | None
     param_name: str = ""
+    margin: float = 0.0  # "saturated": outputs within this of a bound are saturated
 
 
 def _elu_lo(alpha: float | None) -> float:
@@ -43,6 +47,7 @@ KINDS: dict[str, Kind] = {
         lo=0.0,
         hi=1.0,
         rule="saturated",
+        margin=0.01,
     ),
     "relu": Kind("max(0, x); units can die (zero for every input)", lo=0.0, rule="dead"),
     "leaky_relu": Kind(
@@ -66,12 +71,14 @@ KINDS: dict[str, Kind] = {
         lo=-1.0,
         hi=1.0,
         rule="saturated",
+        margin=0.03,
     ),
     "softsign": Kind(
         "x/(1+|x|), range (-1, 1), saturates slower than tanh",
         lo=-1.0,
         hi=1.0,
         rule="saturated",
+        margin=0.22,
     ),
     "maxout": Kind(
         "max of k linear pieces (k 2 by default)",
@@ -110,11 +117,12 @@ class Activation:
 
     @property
     def saturation(self) -> tuple[float, float]:
-        """Outputs below the first or above the second value are saturated (sigmoid: < 0.01 or
-        > 0.99; tanh and softsign: |y| > 0.99); (-inf, inf) where the rule does not apply."""
+        """Outputs below the first or above the second value are saturated: the range's bounds
+        moved in by the margin (sigmoid: < 0.01 or > 0.99; tanh: |y| > 0.97; softsign:
+        |y| > 0.78); (-inf, inf) where the rule does not apply."""
         if self.rule != "saturated":
             return (-INF, INF)
-        return (0.01, 0.99) if self.name == "sigmoid" else (-0.99, 0.99)
+        return (self.lo + self.kind.margin, self.hi - self.kind.margin)
 
 
 def parse_activation(spec: str) -> Activation:
