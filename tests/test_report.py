@@ -38,6 +38,7 @@ HEADINGS = [
     "Activation histograms, last snapshot",
     "Layers at the last snapshot",
     "Events",
+    "Diagnosis",
 ]
 ESC = "\x1b"
 PLAIN = Page(80, 20, color=False)
@@ -97,6 +98,14 @@ def test_the_report_of_a_short_run_has_every_section(short_log, capsys):
     assert positions == sorted(positions), "the sections come in their order"
     assert "sigmoid/xavier" in out and "4 snapshots, steps 1-30" in out
     assert "ended at step 30: done" in out
+    assert "healthy" in out[out.index("Diagnosis") :]  # 3 sigmoid layers: nothing vanishes yet
+
+
+def test_the_diagnosis_names_the_vanishing_layers_of_a_deep_sigmoid_net(capsys):
+    code, out, _ = _report(capsys, AB[0], "--width", "100")
+    assert code == 0
+    diagnosis = out[out.index("Diagnosis") :]
+    assert "vanishing" in diagnosis and "layers 1-" in diagnosis
 
 
 @pytest.mark.parametrize("section", [section_grad_norms, section_act_stds])

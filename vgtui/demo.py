@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from vgtui.engine.diagnosis import diagnose
 from vgtui.engine.errors import ConfigError, DataError
 from vgtui.engine.records import End, Record, Snapshot
 from vgtui.format import fmt_num
@@ -147,25 +148,25 @@ def play_headless(
         if step.compare is not None:
             result.compare = _train(player, player.compare_config())
         for label, records in (("", result.records), ("compared: ", result.compare)):
-            snap = StepResult.last_snapshot(records)
-            if snap is not None:
-                out(f"      {label}{outcome(snap)}")
+            snaps = [r for r in records if isinstance(r, Snapshot)]
+            if snaps:
+                out(f"      {label}{outcome(snaps[-1])}")
+                findings = diagnose(records[0], snaps)
+                if findings:
+                    out(f"      {findings[0].line}")
         results.append(result)
         if not player.advance():
             return results
 
 
 def outcome(snap: Snapshot) -> str:
-    """``step 600: loss 0.699, accuracy 34%; layer 1's gradient is 1.9e-08 x the output's``."""
+    """``step 600: loss 0.699, accuracy 34%`` (a forward-only run: the activations' spread)."""
     parts = [f"step {snap.step:,}"]
     if snap.loss is not None:
         parts.append(f"loss {fmt_num(snap.loss)}")
     if snap.accuracy is not None:
         parts.append(f"accuracy {100 * snap.accuracy:.0f}%")
     text = f"{parts[0]}: " + ", ".join(parts[1:]) if len(parts) > 1 else parts[0]
-    grads = [x.grad_norm for x in snap.layers]
-    if len(grads) >= 2 and grads[0] and grads[-1]:
-        text += f"; layer 1's gradient is {fmt_num(grads[0] / grads[-1])} x the output layer's"
     stds = [x.act.std for x in snap.layers[:-1] if x.act is not None]
     if snap.loss is None and len(stds) >= 2 and stds[0]:
         text += f"; activation std {fmt_num(stds[0])} in layer 1, {fmt_num(stds[-1])} in the last"

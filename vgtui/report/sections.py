@@ -15,6 +15,7 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from vgtui.engine.diagnosis import diagnose
 from vgtui.engine.records import Hist, LayerStats, Stats
 from vgtui.format import fmt_num
 from vgtui.report.charts import (
@@ -344,6 +345,15 @@ def section_events(runs: Sequence[Run], page: Page) -> str:
     return page.heading("Events") + "\n" + page.notes(lines)
 
 
+def section_diagnosis(runs: Sequence[Run], page: Page) -> str:
+    """What is wrong at the end of each run, where, why and what to try (`engine.diagnosis`)."""
+    lines: list[str] = []
+    for run in runs:
+        who = f"{run.name}: " if len(runs) > 1 else ""
+        lines += [who + f.line for f in diagnose(run.log.header, run.log.snapshots)]
+    return page.heading("Diagnosis") + "\n" + page.notes(lines) if lines else ""
+
+
 SECTIONS: list[Section] = [
     section_header,
     section_training,
@@ -352,6 +362,7 @@ SECTIONS: list[Section] = [
     section_histograms,
     section_last_table,
     section_events,
+    section_diagnosis,
 ]
 
 
