@@ -27,8 +27,10 @@ from vgtui.engine import activations, initializers
 from vgtui.engine.config import DATASETS, DEPTHS, OPTIMIZERS, WIDTHS, RunConfig
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
+from vgtui.lesson import LessonPlayer
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.history import RunBook
+from vgtui.ui.lesson_driver import LessonDriver
 from vgtui.ui.messages import EventArrived, RunEnded, RunStarted, SnapshotArrived, SourceFailed
 from vgtui.ui.source import Source, SourceClosed, TrainerSource, reap_all
 from vgtui.ui.widgets.curves import Curves
@@ -147,6 +149,11 @@ class VgtuiApp(App[int]):
         ),
         Binding("e", "screenshot", "screenshot", show=False, tooltip="save an SVG screenshot"),
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+        # Priority: a focused scroll view would take left/right for itself.
+        Binding(
+            "right", "lesson(1)", "next step", priority=True, tooltip="lesson: the next step now"
+        ),
+        Binding("left", "lesson(-1)", "prev step", priority=True, tooltip="lesson: back one step"),
         Binding("q", "quit", "quit", tooltip="quit (stops the trainer)"),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True, tooltip="quit"),
     ]
@@ -157,8 +164,10 @@ class VgtuiApp(App[int]):
         source_factory: SourceFactory | None = None,
         fps: float = 12.0,
         log_path: str | None = None,
+        lesson: LessonDriver | None = None,
     ) -> None:
         super().__init__()
+        self.lesson = lesson
         self.config = config
         self.fps = fps
         self.log_path = log_path
@@ -181,6 +190,8 @@ class VgtuiApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        if self.lesson is not None:
+            yield Static(self.lesson.caption(), id="caption")
         yield Static(id="error")
         with Horizontal(id="main"):
             with VerticalScroll(id="left"):
@@ -201,6 +212,8 @@ class VgtuiApp(App[int]):
                 loop.add_signal_handler(sig, self.on_terminate_signal, sig)
         self.start_source()
         self.set_interval(1 / self.fps, self.render_frame)
+        if self.lesson is not None:
+            self.lesson.attach(self)
         self.render_frame()
 
     def on_unmount(self) -> None:
@@ -279,12 +292,16 @@ class VgtuiApp(App[int]):
         self.paused = False
         self.set_error("")
         self.dirty = True
+        if self.lesson is not None:
+            self.lesson.started()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
         self.previous, self.latest = self.latest, message.snapshot
         if self.state == "starting":
             self.state = "running"
         self.dirty = True
+        if self.lesson is not None:
+            self.lesson.snapshot(message.snapshot)
 
     def on_event_arrived(self, message: EventArrived) -> None:
         event = message.event
@@ -294,6 +311,8 @@ class VgtuiApp(App[int]):
         elif event.kind == "error":
             self.state = "error"
             self.set_error(event.message)
+            if self.lesson is not None:
+                self.lesson.failed()
         elif event.kind in ("paused", "resumed"):
             self.paused = event.kind == "paused"
             self.state = "paused" if self.paused else "running"
@@ -307,6 +326,8 @@ class VgtuiApp(App[int]):
         if message.end.reason == "done":
             self.state = "done"
         self.dirty = True
+        if self.lesson is not None:
+            self.lesson.ended()
 
     def on_source_failed(self, message: SourceFailed) -> None:
         self.source_failed = True
@@ -368,6 +389,30 @@ class VgtuiApp(App[int]):
         self.source.send(("restart", self.config.to_dict()))
         self.state = "starting"
         self.dirty = True
+
+    def switch_run(self, config: RunConfig) -> None:
+        """A new run of ``config`` (a lesson's next step): restart the trainer with it."""
+        if self.source is not None and self.source.live and not self.source_failed:
+            self.config = config
+            self.source.send(("restart", config.to_dict()))
+            self.state = "starting"
+        else:
+            self.config = config
+            self.set_error("")
+            self.start_source()
+        self.dirty = True
+
+    def show_caption(self) -> None:
+        if self.lesson is not None:
+            self.query_one("#caption", Static).update(self.lesson.caption())
+
+    def action_lesson(self, by: int) -> None:
+        if self.lesson is not None:
+            self.lesson.go(by)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The lesson keys exist only while a lesson plays."""
+        return self.lesson is not None if action == "lesson" else True
 
     def action_activation(self, step: int) -> None:
         self.restart(activation=cycle(activations.NAMES, self.config.activation, step))
@@ -436,6 +481,8 @@ class VgtuiApp(App[int]):
         self.source.send(("pause",) if self.paused else ("resume",))
         self.state = "paused" if self.paused else "running"
         self.dirty = True
+        if self.lesson is not None:
+            self.lesson.paused(self.paused)
 
     def action_step(self) -> None:
         if not self.paused:
@@ -469,6 +516,23 @@ class VgtuiApp(App[int]):
                 f"key: {binding.key_display or binding.key}",
                 partial(self.run_action, binding.action),
             )
+
+
+def run_lesson_app(
+    player: LessonPlayer,
+    fps: float | None = None,
+    exit_at_end: bool = False,
+    svg_dir: str | None = None,
+) -> int:
+    """Open the dashboard playing a lesson (see `vgtui.ui.lesson_driver`)."""
+    driver = LessonDriver(player, exit_at_end=exit_at_end, svg_dir=svg_dir)
+    app = VgtuiApp(driver.first_config, fps=fps or 12.0, lesson=driver)
+    try:
+        app.run()
+    finally:
+        app.stop_source()
+        reap_all()
+    return app.return_code or 0
 
 
 def run_app(config: RunConfig, fps: float = 12.0, log_path: str | None = None) -> int:

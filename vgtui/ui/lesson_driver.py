@@ -35,6 +35,7 @@ class LessonDriver:
         self.app: VgtuiApp | None = None
         self.latest: Snapshot | None = None
         self.finished = False
+        self.switching = False  # a new step's run was asked for and has not started yet
         self.shots: list[str] = []
 
     @property
@@ -59,15 +60,18 @@ class LessonDriver:
     # ---- what the source delivers -------------------------------------------------------------
 
     def started(self) -> None:
+        self.switching = False
         self.latest = None
         self.player.begin()
 
     def snapshot(self, snap: Snapshot) -> None:
-        self.latest = snap
-        self.check(ended=False)
+        if not self.switching:  # the previous step's last snapshots may still be on their way
+            self.latest = snap
+            self.check(ended=False)
 
     def ended(self) -> None:
-        self.check(ended=True)
+        if not self.switching:  # the previous step's run ends when the next one starts
+            self.check(ended=True)
 
     def failed(self) -> None:
         """The step's run could not start (its data is missing): its fallback, if it has one."""
@@ -78,7 +82,7 @@ class LessonDriver:
         self.player.pause(on)
 
     def tick(self) -> None:
-        if self.player.step.length.seconds is not None:
+        if self.player.step.length.seconds is not None and not self.switching:
             self.check(ended=False)
 
     # ---- the timeline -------------------------------------------------------------------------
@@ -112,6 +116,7 @@ class LessonDriver:
     def start_step(self) -> None:
         assert self.app is not None
         self.latest = None
+        self.switching = True
         self.app.show_caption()
         self.app.switch_run(self.player.run_config())
 
