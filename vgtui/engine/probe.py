@@ -238,7 +238,9 @@ class _Capture:
         return t is not None and (v == -1 or _version(t) == v)
 
 
-Reducer = Callable[[list[tuple[str, int]], list[torch.Tensor], list[Segment], int], dict]
+Reducer = Callable[
+    [list[tuple[str, int]], list[torch.Tensor], list[Segment], int, list[float]], dict
+]
 
 
 class Probe:
@@ -455,15 +457,19 @@ class Probe:
             self._before.update(zip(params, copies, strict=True))
 
     @property
-    def has_grads(self) -> bool:
-        return bool(self._grads)
+    def captured(self) -> bool:
+        """Whether a forward pass has been captured since `arm`."""
+        return bool(self._acts)
 
     def collect(self) -> list[LayerStats]:
         """Finish the snapshot (after the optimizer step) and move its numbers to the host."""
         return self.finish()[0]
 
-    def finish(self, extra: Sequence[torch.Tensor] = ()) -> tuple[list[LayerStats], list[float]]:
-        """`collect`, and the host values of ``extra`` scalar tensors in the same transfer.
+    def finish(
+        self, extra: Sequence[torch.Tensor | float] = ()
+    ) -> tuple[list[LayerStats], list[float]]:
+        """`collect`, and the host values of ``extra`` (scalar tensors, or numbers that are passed
+        through) from the same transfer.
 
         Every layer's activations and pre-activations are summarised together (`summarize_many`),
         in chunks of at most `CHUNK` values; the norms (gradients, weights, the last update's)
@@ -479,16 +485,21 @@ class Probe:
             before = [items[k].view(self._before[id(items[k].param)]) for k in moved]
             deltas = torch._foreach_norm(torch._foreach_sub(now, before), 2, dtype=torch.float32)
         w_norms = torch._foreach_norm(weights, 2, dtype=torch.float32) if weights else []
-        tensors = [*self._grads.values(), *w_norms, *deltas, *extra]
+        on_device = [x for x in extra if isinstance(x, torch.Tensor)]
+        tensors = [*self._grads.values(), *w_norms, *deltas, *on_device]
         values: list[float] = []
         if tensors:
             device = tensors[0].device
-            values = torch.stack([t.float().to(device) for t in tensors]).tolist()
+            values = torch.stack([t.float().reshape(()).to(device) for t in tensors]).tolist()
         n_g, n_w = len(self._grads), len(weights)
         grad = dict(zip(self._grads, values[:n_g], strict=True))
         weight = values[n_g : n_g + n_w]
         delta = dict(zip(moved, values[n_g + n_w : n_g + n_w + len(moved)], strict=True))
-        rows = self._summaries()
+        moved_back = iter(values[n_g + n_w + len(moved) :])
+        extra_values = [
+            next(moved_back) if isinstance(x, torch.Tensor) else float(x) for x in extra
+        ]
+        rows = self._summaries(extra_values)
         layers = [
             self._layer_stats(i, w, rows, grad, weight, delta) for i, w in enumerate(self.watches)
         ]
@@ -496,7 +507,7 @@ class Probe:
         self._outputs.clear()
         self._grads.clear()
         self._before.clear()
-        return layers, values[n_g + n_w + len(moved) :]
+        return layers, extra_values
 
     def _layer_stats(
         self,
@@ -541,8 +552,11 @@ class Probe:
             params=params,
         )
 
-    def _summaries(self) -> dict[tuple[str, int], tuple[list[float], list[int]]]:
-        """(kind, layer) -> host (floats, counts) rows for every captured tensor."""
+    def _summaries(
+        self, extra: list[float] | None = None
+    ) -> dict[tuple[str, int], tuple[list[float], list[int]]]:
+        """(kind, layer) -> host (floats, counts) rows for every captured tensor; ``extra``
+        travels with them to the ``reducer``."""
         keys: list[tuple[str, int]] = []
         tensors: list[torch.Tensor] = []
         segments: list[Segment] = []
@@ -562,7 +576,7 @@ class Probe:
                 tensors.append(capture.pre)
                 segments.append(Segment())
         if self.reducer is not None:
-            return self.reducer(keys, tensors, segments, self.bins)
+            return self.reducer(keys, tensors, segments, self.bins, extra or [])
         floats, counts = summarize_chunked(tensors, segments, self.bins)
         return dict(zip(keys, zip(floats, counts, strict=True), strict=True))
 

@@ -120,6 +120,12 @@ class End:
 
 
 Record = RunHeader | Snapshot | Event | End
+RECORD_CLASSES = (RunHeader, Snapshot, Event, End)
+
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls))
+    for cls in (Hist, Stats, ParamInfo, LayerInfo, ParamStats, LayerStats, *RECORD_CLASSES)
+}
 
 RECORD_TYPES: dict[str, type] = {"run": RunHeader, "snapshot": Snapshot, "event": Event, "end": End}
 _TYPE_NAMES = {cls: name for name, cls in RECORD_TYPES.items()}
@@ -142,9 +148,22 @@ def _drop_none(d: dict[str, Any], keys: tuple[str, ...]) -> None:
             del d[key]
 
 
+def _plain(obj: Any) -> Any:
+    """`dataclasses.asdict` for these records, without its per-value deep copies (a snapshot holds
+    thousands of numbers): records become dicts in field order, lists and dicts are copied."""
+    fields = _FIELDS.get(type(obj))
+    if fields is not None:
+        return {name: _plain(getattr(obj, name)) for name in fields}
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj] if obj and type(obj[0]) in _FIELDS else list(obj)
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj
+
+
 def to_dict(record: Record) -> dict[str, Any]:
     """The run log's JSON object for a record; optional fields are left out when None."""
-    body = dataclasses.asdict(record)
+    body = _plain(record)
     if isinstance(record, Snapshot):
         _drop_none(body, ("scalars",))
         for layer in body["layers"]:

@@ -51,6 +51,8 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
+        if all(type(v) is int for v in obj):  # histogram counts: nothing to convert
+            return list(obj)
         return [json_safe(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return json_safe(obj.tolist())
@@ -77,7 +79,11 @@ def encode(record: Record) -> str:
     """One run log line for `record` (compact JSON, no trailing newline)."""
     if type(record) not in RECORD_TYPES.values():
         raise TypeError(f"not a run log record: {type(record).__name__}")
-    return json.dumps(json_safe(to_dict(record)), separators=(",", ":"), allow_nan=False)
+    body = to_dict(record)
+    try:  # the common case: nothing to convert (json_safe walks every value)
+        return json.dumps(body, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError):  # a non-finite float, or a numpy value
+        return json.dumps(json_safe(body), separators=(",", ":"), allow_nan=False)
 
 
 # -- shape checks: a line that parses but does not hold the record's fields is broken too --------
