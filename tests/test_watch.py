@@ -370,6 +370,23 @@ def test_compiled_model_is_watched_through_its_original_module(tmp_path):
     assert not model[0]._forward_hooks  # closing removes the resident hooks too
 
 
+def test_a_model_compiled_and_called_before_watch_keeps_its_gradients_and_says_why(tmp_path):
+    model = nn.Linear(4, 2)
+    compiled = torch.compile(model, backend="eager")
+    compiled(torch.randn(3, 4))  # traced without hooks: dynamo will not run the probe's
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with vgtui.watch(compiled, log=tmp_path / "run.jsonl", every=1) as probe:
+        for _ in range(2):
+            compiled(torch.randn(3, 4)).sum().backward()
+            opt.step()
+            opt.zero_grad()
+            probe.step()
+    log = read_log(tmp_path / "run.jsonl")
+    assert all(s.layers[0].act is None and s.layers[0].grad_norm for s in log.snapshots)
+    assert [e.kind for e in log.events] == ["warning"]
+    assert "before the model's first compiled call" in log.events[0].message
+
+
 # -- pacing and cost between snapshots ------------------------------------------------------------
 
 
