@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import math
+import numbers
 import os
 import time
 from datetime import datetime, timezone
@@ -54,7 +55,7 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 from vgtui.engine.distributed import RankFailure, RankReducer, world
 from vgtui.engine.pacing import AUTO, AUTO_HZ, AUTO_MAX_STEPS, Pacer
 from vgtui.engine.probe import Probe, Watch, activation_modules, discover
-from vgtui.engine.records import End, Event, LayerStats, RunHeader, Snapshot
+from vgtui.engine.records import End, Event, RunHeader, Snapshot
 from vgtui.engine.runlog import RunLogWriter
 
 FIELDS = ("accuracy", "lr", "val_loss", "val_accuracy")  # scalars with a field of their own
@@ -100,7 +101,7 @@ def _check_every(every: int | str) -> int | str:
 
 
 def _check_number(name: str, value: object) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     ok = ok or (isinstance(value, torch.Tensor) and value.numel() == 1)
     if not ok:
         raise TypeError(f"probe.step(): {name} must be a number or a one-element tensor")
@@ -138,6 +139,7 @@ class Watcher:
         self.rank, self.world_size = world()
         per_rank = log is not None and not hasattr(log, "write") and "{rank}" in os.fspath(log)
         self.reducer = RankReducer() if self.world_size > 1 and not per_rank else None
+        self.writer = self._open(log, per_rank)  # before any hook exists: it may raise
         self.probe = Probe(
             watches,
             bins=bins,
@@ -148,7 +150,6 @@ class Watcher:
         )
         self.probe.reducer = self.reducer
         self._param_ids = {id(p) for p in self.probe.params}
-        self.writer = self._open(log, per_rank)
         self.step_count = 0
         self.latest: Snapshot | None = None
         self.header = RunHeader(
@@ -441,10 +442,6 @@ class Watcher:
     def __exit__(self, kind, value, traceback) -> None:
         stopped = kind is not None and issubclass(kind, KeyboardInterrupt)
         self.close("done" if kind is None else "stopped" if stopped else "error")
-
-    @property
-    def layers(self) -> list[LayerStats]:
-        return self.latest.layers if self.latest is not None else []
 
 
 def _detached(x: torch.Tensor | float) -> torch.Tensor | float:
