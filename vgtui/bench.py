@@ -55,6 +55,7 @@ class Plan:
     """How long each measurement runs (full, or ``--quick`` for the smoke test)."""
 
     probe_rounds: int = 8
+    watch_steps: float = 1.0  # scales the steps per round of `watch_overhead`
     lag_s: float = 10.0
     render_frames: int = 15
     key_presses: int = 3
@@ -67,6 +68,7 @@ class Plan:
     def quick(cls) -> Plan:
         return cls(
             probe_rounds=1,
+            watch_steps=0.1,
             lag_s=1.0,
             render_frames=2,
             key_presses=1,
@@ -124,6 +126,69 @@ def probe_overhead(plan: Plan) -> list[Figure]:
             figures.append(
                 Figure.check(
                     section, f"probe {name} / bare", statistics.median(ratios[name]), "x", budget
+                )
+            )
+    return figures
+
+
+# ---- 1b. watch() overhead ----------------------------------------------------------------------
+
+
+def watch_overhead(plan: Plan) -> list[Figure]:
+    """`vgtui.watch()` around the examples' own loops (cnn, transformer) against the same loop
+    bare: each runner has its own copy of the model, data and optimizer; rounds interleaved."""
+    import tempfile
+
+    import vgtui
+    from vgtui.examples import cnn, transformer
+
+    figures = []
+    models = (("cnn", cnn.build, 200), ("transformer", lambda: transformer.build()[0], 30))
+    for name, build, round_steps in models:
+        steps = max(2, int(round_steps * plan.watch_steps))
+        runners: dict[str, Callable[[], object]] = {"bare": build().bare_step}
+        probes = []
+        with tempfile.TemporaryDirectory() as folder:
+            for every in ("auto", 10):
+                example = build()
+                probe = vgtui.watch(
+                    example.model,
+                    log=Path(folder) / f"{every}.jsonl",
+                    every=every,
+                    optimizer=example.optimizer,
+                )
+                probes.append(probe)
+                runners[f"every {every}"] = lambda e=example, p=probe: p.step(e.bare_step())
+            for run in runners.values():  # warm up allocations, the autograd graph, the log
+                for _ in range(3):
+                    run()
+            seconds = dict.fromkeys(runners, 0.0)
+            ratios: dict[str, list[float]] = {n: [] for n in runners if n != "bare"}
+            for _ in range(plan.probe_rounds):
+                took = {}
+                for runner, run in runners.items():
+                    started = time.perf_counter()
+                    for _ in range(steps):
+                        run()
+                    took[runner] = time.perf_counter() - started
+                    seconds[runner] += took[runner]
+                for runner in ratios:
+                    ratios[runner].append(took["bare"] / took[runner])
+            for probe in probes:
+                probe.close()
+        total = steps * plan.probe_rounds
+        section = f"watch() overhead, examples' {name}"
+        figures.append(Figure(section, "bare loop", total / seconds["bare"], "steps/s"))
+        for every, budget in (("auto", ">= 0.97"), ("10", ">= 0.95")):
+            runner = f"every {every}"
+            figures.append(Figure(section, f"watch {runner}", total / seconds[runner], "steps/s"))
+            figures.append(
+                Figure.check(
+                    section,
+                    f"watch {runner} / bare",
+                    statistics.median(ratios[runner]),
+                    "x",
+                    budget,
                 )
             )
     return figures
@@ -536,6 +601,7 @@ def log_open(plan: Plan) -> list[Figure]:
 
 SECTIONS: dict[str, Callable[[Plan], list[Figure]]] = {
     "probe": probe_overhead,
+    "watch": watch_overhead,
     "ui": ui_responsiveness,
     "render": render_cost,
     "key": key_to_effect,
