@@ -502,12 +502,16 @@ class VgtuiApp(App[int]):
         path = self.save_screenshot(path=os.getcwd())
         self.notify(f"saved {path}", title="screenshot", markup=False)
 
+    def available_bindings(self) -> list[Binding]:
+        """The bindings that act now (the lesson keys only while a lesson plays)."""
+        return [b for b in self.BINDINGS if self.check_action(b.action.split("(")[0], ())]
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.BINDINGS))
+        self.push_screen(HelpScreen(self.available_bindings()))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
+        for binding in self.available_bindings():
             if binding.action in ("quit",):
                 continue
             title = binding.tooltip.split(" (")[0] if binding.tooltip else binding.description
