@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import select
+import signal
 import statistics
+import struct
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -58,6 +64,8 @@ class Plan:
     key_presses: int = 3
     memory_steps: int = 200_000
     history_points: int = 1_000_000
+    pty_s: float = 20.0
+    pty_runs: tuple = (((80, 24), False), ((160, 50), False), ((160, 50), True))
 
     @classmethod
     def quick(cls) -> Plan:
@@ -68,6 +76,8 @@ class Plan:
             key_presses=1,
             memory_steps=2_000,
             history_points=5_000,
+            pty_s=1.0,
+            pty_runs=(((80, 24), False),),
         )
 
 
@@ -411,6 +421,96 @@ def memory(plan: Plan) -> list[Figure]:
     ]
 
 
+# ---- 6. bytes to the terminal --------------------------------------------------------------------
+
+REMOTE_ENV = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
+
+
+def terminal_bytes_per_s(
+    size: tuple[int, int], seconds: float, remote: bool = False, argv: tuple[str, ...] = ()
+) -> float:
+    """Bytes per second the real ``vgtui`` (CLI, trainer process) writes into a pseudo-terminal.
+
+    The app runs in its own session on a pty of ``size`` (TERM=xterm-256color); counting starts
+    once it shows a running trainer and the first frames are out, and lasts ``seconds``. The whole
+    process group (app and trainer) is killed whatever happens.
+    """
+    import fcntl  # POSIX only, like the pty itself
+    import termios
+
+    cols, rows = size
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    drop = (*REMOTE_ENV, "COLUMNS", "LINES", "COLORTERM", "NO_COLOR", "TEXTUAL")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["TERM"] = "xterm-256color"
+    if remote:
+        env["SSH_CONNECTION"] = "10.0.0.2 50000 10.0.0.1 22"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vgtui", *argv],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,  # its own process group: the trainer child goes with it
+        close_fds=True,
+    )
+    os.close(slave)
+    try:
+        seen = bytearray()
+        deadline = time.monotonic() + 60
+        while b"running" not in seen:  # the status line once the first snapshot is drawn
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"bench: vgtui at {cols}x{rows} never showed a running trainer")
+            seen += _read_pty(master, 0.1)[-4096:]
+        _drain(master, 2.0)  # past the first frames of the run
+        started, count = time.perf_counter(), 0
+        while time.perf_counter() - started < seconds:
+            count += len(_read_pty(master, 0.1))
+        return count / (time.perf_counter() - started)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            _drain(master, 0.5)
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # the group: nothing is left behind
+        proc.wait()
+        os.close(master)
+
+
+def _read_pty(fd: int, timeout: float) -> bytes:
+    if not select.select([fd], [], [], timeout)[0]:
+        return b""
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the other side closed
+        return b""
+
+
+def _drain(fd: int, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        _read_pty(fd, 0.05)
+
+
+def terminal_bytes(plan: Plan) -> list[Figure]:
+    """The real app in a pty at 80x24 and 160x50 (and 160x50 as an SSH session sees it)."""
+    section = "bytes to the terminal (real app, steady training)"
+    figures = []
+    for size, remote in plan.pty_runs:
+        rate = terminal_bytes_per_s(size, plan.pty_s, remote) / 1024
+        name = f"{size[0]}x{size[1]}" + (" over ssh" if remote else "")
+        if size == (160, 50) and not remote:
+            figures.append(Figure.check(section, name, rate, "KiB/s", "<= 64"))
+        else:
+            figures.append(Figure(section, name, rate, "KiB/s"))
+    return figures
+
+
 # ---- the report ----------------------------------------------------------------------------------
 
 SECTIONS: dict[str, Callable[[Plan], list[Figure]]] = {
@@ -419,6 +519,7 @@ SECTIONS: dict[str, Callable[[Plan], list[Figure]]] = {
     "render": render_cost,
     "key": key_to_effect,
     "memory": memory,
+    "bytes": terminal_bytes,
 }
 
 
