@@ -31,6 +31,7 @@ from vgtui.ui.source import ReplaySource, TrainerSource
 from vgtui.ui.widgets.curves import Curves
 from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
+from vgtui.ui.widgets.lines import LineView
 from vgtui.ui.widgets.status import StatusLine
 
 SIZE = (120, 40)
@@ -123,6 +124,8 @@ class Dashboard:
 
 def text_of(widget) -> str:
     """What a widget shows, as plain text."""
+    if isinstance(widget, LineView):
+        return widget.text
     shown = widget.content if isinstance(widget, Static) else widget.render()
     if isinstance(shown, str):
         return shown

@@ -243,83 +243,120 @@ def drained_rate(config: RunConfig, seconds: float) -> float:
 # ---- 3. render cost ------------------------------------------------------------------------------
 
 
-def recorded_run(depth: int, snapshots: int = 2) -> list:
-    """A header and a few real snapshots of a ``depth``-layer run (every step snapshotted)."""
-    trainer = Trainer(RunConfig(depth=depth, device="cpu", every=1))
+def recorded_run(depth: int, snapshots: int = 2, every: int = 1) -> list:
+    """A header and ``snapshots`` real snapshots of a ``depth``-layer run, one every ``every``
+    steps (step 1 first)."""
+    trainer = Trainer(RunConfig(depth=depth, device="cpu", every=every))
     records = [trainer.header]
     while len(records) <= snapshots:
         records += trainer.step()
     return records
 
 
-def full_frame(app) -> float:
-    """Milliseconds for one frame with new data, through Textual's own repaint path: the data
-    widgets take the snapshot and re-render every line from scratch, the compositor builds the
-    screen update, and the update is encoded for the terminal (the layout is unchanged between
-    frames, as it is in a running dashboard; the static containers keep their cached lines)."""
-    from vgtui.ui.widgets.curves import Curves
-    from vgtui.ui.widgets.gradients import GradientBars
-    from vgtui.ui.widgets.histograms import Histograms
-    from vgtui.ui.widgets.status import StatusLine
+def frame(app, snap: Snapshot | None = None, full: bool = False) -> tuple[float, int]:
+    """(milliseconds, bytes) of one frame through Textual's own repaint path.
+
+    The app draws ``snap`` (its widgets rebuild their lines and mark the changed ones; with
+    ``full``, every line is drawn again, as after a restart or a resize), then what Textual's
+    update timer does: the compositor renders the dirty regions, and the update is encoded for the
+    terminal.
+    """
+    from vgtui.ui.widgets.lines import LineView
 
     started = time.perf_counter()
+    screen = app.screen
+    views = list(screen.query(LineView))
+    if full:
+        for view in views:
+            view.invalidate()
+    if snap is not None:
+        app.latest = snap
     app.dirty = True
     app.render_frame()
-    screen = app.screen
-    for cls in (Histograms, GradientBars, Curves, StatusLine):
-        widget = app.query_one(cls)
-        widget._set_dirty()
-        screen._dirty_widgets.add(widget)
-    screen._compositor.update_widgets(screen._dirty_widgets)
-    update = screen._compositor.render_update()
-    screen._dirty_widgets.clear()
-    app.console._render_buffer(app.console.render(update))
-    return (time.perf_counter() - started) * 1000
+    taller = [view for view in views if view._layout_required]
+    for view in taller:  # what Textual does when a widget's height changed
+        view._layout_required = False
+        for ancestor in view.ancestors_with_self:
+            if ancestor is screen:
+                break
+            ancestor._clear_arrangement_cache()
+            ancestor._layout_updates += 1
+    if taller or screen._layout_required:
+        screen._refresh_layout()
+        screen._layout_required = False
+    for widget in views:
+        if widget._repaint_required:  # what each widget's idle check posts to the screen
+            widget._repaint_required = False
+            screen._dirty_widgets.add(widget)
+    sent = 0
+    if screen._dirty_widgets:
+        screen._compositor.update_widgets(screen._dirty_widgets)
+        update = screen._compositor.render_update(screen_stack=app._background_screens)
+        screen._dirty_widgets.clear()
+        if update is not None:
+            sent = len(update.render_segments(app.console).encode())
+    return (time.perf_counter() - started) * 1000, sent
 
 
 def render_cost(plan: Plan) -> list[Figure]:
-    """One full frame at three terminal sizes, 10 and 50 layers, short and very long history.
+    """Frames at three terminal sizes with 10 and 50 layers: a new snapshot (the steady state),
+    a full repaint, and the same frame over a short and a very long history.
 
-    The short and the long history are drawn alternately in one app, frame by frame, so that
-    their ratio is not the machine's drift between two runs.
+    Steady frames draw consecutive snapshots of a real run (one every 10 steps, as a fast model
+    sends them), each adding a point to the curves. The short and the long history are drawn
+    alternately in one app, frame by frame, so that their ratio is not the machine's drift.
     """
     from vgtui.ui.app import VgtuiApp
     from vgtui.ui.history import RunHistory
     from vgtui.ui.source import ReplaySource
 
-    section = "render cost (one full frame)"
+    section = "render cost (one frame)"
     figures = []
     lengths = (1_000, plan.history_points)
+    budgets = {((160, 50), 10): "<= 10", ((240, 70), 50): "<= 20"}
     for depth in (10, 50):
-        records = recorded_run(depth)
+        records = recorded_run(depth, snapshots=20, every=10)
         header, snaps = records[0], [r for r in records if isinstance(r, Snapshot)]
-        histories = []
-        for points in lengths:
+
+        def history(points: int, header=header, snaps=snaps) -> RunHistory:
             run = RunHistory(header)
             for step in range(1, points + 1):
                 run.add(replace(snaps[step % len(snaps)], step=step))
-            histories.append(run)
+            return run
+
+        histories = [history(points) for points in lengths]
         for size in SIZES:
 
             async def measure(size=size, depth=depth, histories=histories, snaps=snaps):
                 app = VgtuiApp(RunConfig(depth=depth), source_factory=lambda c: ReplaySource([]))
-                times: list[list[float]] = [[] for _ in histories]
+                steady, full, sent = [], [], []
+                alternate: list[list[float]] = [[] for _ in histories]
                 async with app.run_test(size=size) as pilot:
                     await pilot.pause()
+                    run = app.book.runs = [history(lengths[0])]
+                    frame(app, snaps[0])
+                    for i in range(plan.render_frames * 2):
+                        run[0].add(replace(snaps[i % len(snaps)], step=lengths[0] + 1 + i))
+                        ms, size_b = frame(app, snaps[i % len(snaps)])
+                        steady.append(ms)
+                        sent.append(size_b)
+                        full.append(frame(app, full=True)[0])
                     for i in range(plan.render_frames * len(histories)):
                         which = i % len(histories)
                         app.book.runs = [histories[which]]
-                        app.latest = snaps[i % len(snaps)]
-                        times[which].append(full_frame(app))
-                return [statistics.median(t) for t in times]
+                        alternate[which].append(frame(app, snaps[i % len(snaps)])[0])
+                medians = [statistics.median(t) for t in alternate]
+                return statistics.median(steady), statistics.median(full), sent, medians
 
-            medians = asyncio.run(measure())
-            for points, ms in zip(lengths, medians, strict=True):
-                name = f"{size[0]}x{size[1]}, {depth} layers, {fmt_num(points)} points"
-                if size == (160, 50) and depth == 10 and points == lengths[0]:
-                    figures.append(Figure.check(section, name, ms, "ms", "<= 20"))
-                else:
-                    figures.append(Figure(section, name, ms, "ms"))
+            steady, full, sent, medians = asyncio.run(measure())
+            where = f"{size[0]}x{size[1]}, {depth} layers"
+            name = f"{where}, {fmt_num(lengths[0])} points"
+            if (size, depth) in budgets:
+                figures.append(Figure.check(section, name, steady, "ms", budgets[size, depth]))
+            else:
+                figures.append(Figure(section, name, steady, "ms"))
+            figures.append(Figure(section, f"{where}: bytes per frame", statistics.mean(sent), "B"))
+            figures.append(Figure(section, f"{where}: full repaint", full, "ms"))
             if depth == 10:
                 figures.append(
                     Figure.check(

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import ConfigError, DataError
+from vgtui.ui.framerate import LOCAL_FPS, REMOTE_FPS
 
 _HELP = {
     "activation": "activation function, name[:param] (see --list)",
@@ -78,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="headless: print only the summary JSON when the run ends",
     )
     parser.add_argument("--log", metavar="FILE", help="write the run log (JSON Lines) to FILE")
-    parser.add_argument("--fps", type=float, default=12.0, help="dashboard frames per second")
+    parser.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help=f"dashboard frames per second (default: {LOCAL_FPS:g}, {REMOTE_FPS:g} over SSH)",
+    )
     config = parser.add_argument_group("run configuration")
     for f in dataclasses.fields(RunConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -125,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(
             f"--{err.field.replace('_', '-')}: {err.value!r} is not valid; expected {err.valid}"
         )
-    if args.fps <= 0:
+    if args.fps is not None and args.fps <= 0:
         return fail(f"--fps: {args.fps!r} is not valid; expected a number > 0")
     try:
         if args.headless:
