@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import gc
 import os
+import re
 import signal
 import threading
 from collections import deque
@@ -45,6 +46,9 @@ EXIT_GRACE_S = 3.0  # after SIGTERM/SIGHUP, how long a hung shutdown may take
 RATE_WINDOW_S = 1.0  # steps/s is measured over about this much training time
 
 
+OWN_ERROR = re.compile(r"^(?:[\w.]+\.)?(?:ConfigError|DataError):\s*")  # says nothing more
+
+
 def error_lines(message: str, config: RunConfig) -> str:
     """A trainer's error as one line, and the way out.
 
@@ -52,7 +56,7 @@ def error_lines(message: str, config: RunConfig) -> str:
     that says what went wrong.
     """
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    what = lines[-1] if lines else "the trainer stopped with an error"
+    what = OWN_ERROR.sub("", lines[-1]) if lines else "the trainer stopped with an error"
     if config.dataset == "mnist" and "MNIST" in what:
         way_out = "press d for the next dataset, or put the files there and press r"
     else:
