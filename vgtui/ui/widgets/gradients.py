@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from vgtui.engine.records import LayerStats, Snapshot
-from vgtui.format import log10_or_none
+from vgtui.format import fmt_num, log10_or_none
 from vgtui.ui.widgets.log_bars import LogBars
 
 EXPLODING = 1e3  # an absolute gradient norm this large is exploding whatever the ratio
@@ -49,7 +49,7 @@ def ratio_sentence(first: float | None, last: float | None) -> str:
 class GradientBars(LogBars):
     """Gradient norm per layer, against the output layer's."""
 
-    TITLE = "gradient norm per layer"
+    TITLE = "gradient norm"
     SPAN = (-8, 1)
 
     def value(self, layer: LayerStats) -> float | None:
@@ -65,6 +65,8 @@ class GradientBars(LogBars):
         return ratio_sentence(values[0], values[-1]) if values else ""
 
     def empty(self, snap: Snapshot) -> str:
+        if snap.loss is None:
+            return "gradient norms: none (forward-only run: nothing is trained)"
         if all(x.grad_norm is None for x in snap.layers):
-            return f"{self.TITLE}: none (forward-only run: nothing is trained)"
+            return f"gradient norms: none at step {snap.step:,} (the loss is {fmt_num(snap.loss)})"
         return ""

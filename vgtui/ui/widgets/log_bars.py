@@ -26,7 +26,7 @@ class LogBars(SnapshotView):
     DEFAULT_CSS = """
     LogBars { height: auto; }
     """
-    TITLE = ""
+    TITLE = ""  # short: "gradient norm"; the scale follows it
     WAITING = "waiting…"
     SPAN = (-8, 1)
 
@@ -61,7 +61,7 @@ class LogBars(SnapshotView):
         if snap is None:
             return [((f"{self.TITLE}: {self.WAITING}", "dim"),)]
         if note := self.empty(snap):
-            return [((note, "dim"),)]
+            return [((line, "dim"),) for line in textwrap.wrap(note, max(10, width))]
         layers = self.layers(snap)
         values = [self.value(x) for x in layers]
         logs = [log10_or_none(v) for v in values]
@@ -71,7 +71,10 @@ class LogBars(SnapshotView):
         label_w = max((len(layer_label(x.name)) for x in layers), default=1)
         bar_w = max(8, width - label_w - NUMBER_W - 14)
         reference = self.reference(values)
-        lines: list[Line] = [((f"{self.TITLE}, log scale 10^{lo} .. 10^{hi}", "bold"),)]
+        title = f"{self.TITLE} per layer, log scale 10^{lo} .. 10^{hi}"
+        if len(title) > width:
+            title = f"{self.TITLE}, 10^{lo}..10^{hi}"
+        lines: list[Line] = [((title, "bold"),)]
         for layer, value, log in zip(layers, values, logs, strict=True):
             label = (layer_label(layer.name).rjust(label_w) + " ", "")
             if value is None and (note := self.missing(layer)):
@@ -84,7 +87,7 @@ class LogBars(SnapshotView):
             eighths = int(self.steady(layer.name, np.array(frac * bar_w * 8)))
             number = f" {fmt_num(value):>{NUMBER_W}} "
             lines.append((label, (hbar(eighths, bar_w), style), (number, ""), (word, style)))
-        # Always two lines for the sentence: the height stays the same from frame to frame.
+        # At least two lines for the sentence, so that the height stays from frame to frame.
         words = textwrap.wrap(self.sentence(layers, values), max(10, width))
-        lines += [((line, "italic"),) for line in [*words, "", ""][:2]]
+        lines += [((line, "italic"),) for line in [*words, "", ""][: max(2, len(words))]]
         return lines

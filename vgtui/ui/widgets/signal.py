@@ -8,10 +8,12 @@ at every layer, and the sentence under the bars says by how much from the first 
 from __future__ import annotations
 
 import math
+import textwrap
 
 from vgtui.engine.records import LayerStats, Snapshot
 from vgtui.format import fmt_num, log10_or_none
 from vgtui.ui.widgets.histograms import NO_ACTIVATION, layer_label
+from vgtui.ui.widgets.lines import Line
 from vgtui.ui.widgets.log_bars import LogBars
 
 
@@ -36,33 +38,28 @@ def signal_health(std: float | None, first: float | None) -> tuple[str, str]:
 
 
 def spread_sentence(
-    first_name: str,
-    last_name: str,
-    first: float | None,
-    last: float | None,
+    first_name: str, last_name: str, first: float | None, last: float | None
 ) -> str:
-    """'L10's activations spread 10^-3 of L1's: the signal fades with depth', and the like."""
+    """'std falls from 0.055 at L1 to 3.3e-13 at L10 (10^-11): the signal fades with depth'."""
     if last is not None and not math.isfinite(last):
         return f"{last_name}'s activations are not finite: the signal has blown up"
     a, b = log10_or_none(first), log10_or_none(last)
     if a is None or b is None:
         return ""
     power = round(b - a)
-    ratio = f"std {fmt_num(last)} vs {fmt_num(first)}"
+    span = f"from {fmt_num(first)} at {first_name} to {fmt_num(last)} at {last_name}"
     if power <= -1:
-        return (
-            f"{last_name}'s activations spread 10^{power} of {first_name}'s ({ratio}): "
-            "the signal fades with depth"
-        )
+        return f"std falls {span} (10^{power}): the signal fades with depth"
     if power >= 1:
-        return (
-            f"{last_name}'s activations spread 10^{power} times {first_name}'s ({ratio}): "
-            "the signal grows with depth"
-        )
-    return (
-        f"{last_name}'s activations spread about as wide as {first_name}'s ({last / first:.2g}x): "
-        "the signal keeps its scale"
-    )
+        return f"std grows {span} (10^{power}): the signal explodes with depth"
+    return f"std goes {span} ({last / first:.2g}x): the signal keeps its scale"
+
+
+LESSON = (
+    "Forward only: random inputs, nothing is trained. With a good initialisation every layer "
+    "keeps about the spread of the first (Glorot and Bengio, 2010); a poor one shrinks or grows "
+    "it by a factor at every layer. Press i for the next initializer, a for the next activation."
+)
 
 
 class SignalBars(LogBars):
@@ -71,7 +68,7 @@ class SignalBars(LogBars):
     DEFAULT_CSS = """
     SignalBars { height: 1fr; }
     """
-    TITLE = "activation spread (std) per layer"
+    TITLE = "activation std"
     SPAN = (-3, 1)
 
     def layers(self, snap: Snapshot) -> list[LayerStats]:
@@ -96,3 +93,9 @@ class SignalBars(LogBars):
             return ""
         (first, a), (last, b) = seen[0], seen[-1]
         return spread_sentence(layer_label(first.name), layer_label(last.name), a, b)
+
+    def build(self, width: int, height: int) -> list[Line]:
+        lines = super().build(width, height)
+        if self.snapshot is None:
+            return lines
+        return [*lines, (), *[((text, "dim"),) for text in textwrap.wrap(LESSON, max(10, width))]]
