@@ -20,6 +20,7 @@ from vgtui.ui.widgets.lines import LineView, Seg
 _DOTS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.int32)
 PREVIOUS_STYLE = "grey50"
 NICE = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)
+SMALLEST = 6  # rows of the smallest chart worth drawing: title, 4 rows of dots, the axis
 
 
 @dataclass
@@ -177,6 +178,16 @@ class Curves(LineView):
         out.sort(key=lambda line: line.style != PREVIOUS_STYLE)  # current run drawn on top
         return out
 
+    def accuracy_note(self) -> str:
+        """'accuracy 0.52 · val 0.55': the current run's latest values, where it has them."""
+        run = self.book.current
+        parts = []
+        for series, name in (("accuracy", "accuracy"), ("val_accuracy", "val")):
+            _, values = run.points(series)
+            if values.size:
+                parts.append(f"{name} {fmt_num(float(values[-1]))}")
+        return " · ".join(parts)
+
     def version(self) -> object:
         runs = self.book.runs
         return (tuple(runs), runs[-1].seen if runs else 0)
@@ -184,6 +195,9 @@ class Curves(LineView):
     def build(self, width: int, height: int) -> list[Row]:
         if not self.book.runs or not self.book.current.count:
             return [(("loss and accuracy: waiting…", "dim"),)]
+        if height < 2 * SMALLEST:  # room for one chart: loss, and the accuracy in words
+            loss = chart(self.series_lines("loss", True), width, height - 1, title="loss")
+            return [*loss, ((self.accuracy_note(), ""),)]
         half = max(4, (height - 1) // 2)  # the two charts share the x axis under accuracy
         loss = chart(self.series_lines("loss", True), width, half, title="loss", x_axis=False)
         acc = chart(
