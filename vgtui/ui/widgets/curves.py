@@ -61,10 +61,17 @@ def nice_ceil(value: float) -> float:
     return 10 * power
 
 
-def axis_range(lo: float, hi: float, ticks: int = 4) -> tuple[float, float]:
-    """``[lo, hi]`` widened to whole steps of a nice grid, so that it moves only now and then."""
+def axis_range(
+    lo: float, hi: float, previous: tuple[float, float] | None = None, ticks: int = 4
+) -> tuple[float, float]:
+    """``[lo, hi]`` widened to whole steps of a nice grid; the ``previous`` range as long as the
+    data stays in it and fills half of it, so that the axis moves only now and then."""
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return 0.0, 1.0
+    if previous is not None:
+        a, b = previous
+        if a <= lo and hi <= b and hi - lo >= (b - a) / 2:
+            return previous
     if hi - lo < 1e-9 * max(1.0, abs(hi)):
         lo, hi = lo - 0.5, hi + 0.5
     step = nice_ceil((hi - lo) / ticks)
@@ -80,11 +87,13 @@ def chart(
     y_range: tuple[float, float] | None = None,
     title: str = "",
     x_axis: bool = True,
-) -> list[Row]:
-    """A braille chart with a y axis on the left and, if `x_axis`, the step range below.
+    previous: tuple[float, float] | None = None,
+) -> tuple[list[Row], tuple[float, float]]:
+    """A braille chart with a y axis on the left and, if `x_axis`, the step range below; and the
+    y range it used (give it back as ``previous`` next time).
 
     Both axes snap to a nice grid (steps from 0 to 1,500, loss from 0.4 to 0.8): a new point only
-    adds dots at the right, and the whole chart is redrawn only when a range grows past its grid.
+    adds dots at the right, and the whole chart is redrawn only when a range has to change.
     """
     label_w = 7
     cols, rows = max(2, width - label_w - 1), max(2, height - bool(title) - x_axis)
@@ -95,7 +104,7 @@ def chart(
         finite = [line.ys[np.isfinite(line.ys)] for line in lines]
         values = np.concatenate(finite) if finite else np.empty(0)
         lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
-        lo, hi = axis_range(lo, hi)
+        lo, hi = axis_range(lo, hi, previous)
     else:
         lo, hi = y_range
     bits = np.zeros((rows, cols), dtype=np.int32)
@@ -142,7 +151,7 @@ def chart(
         if at > len(left) + 1 and at + len(middle) < cols - len(right) - 1:
             axis[at : at + len(middle)] = middle
         out.append(((" " * label_w + "└" + "".join(axis), "dim"),))
-    return out
+    return out, (lo, hi)
 
 
 class Curves(LineView):
@@ -155,6 +164,7 @@ class Curves(LineView):
     def __init__(self, book: RunBook, **kwargs) -> None:
         super().__init__(**kwargs)
         self.book = book
+        self.loss_range: tuple[float, float] | None = None  # kept while the loss stays in it
 
     def series_lines(self, series: str, val: bool) -> list[Line]:
         runs = self.book.runs
@@ -195,12 +205,16 @@ class Curves(LineView):
     def build(self, width: int, height: int) -> list[Row]:
         if not self.book.runs or not self.book.current.count:
             return [(("loss and accuracy: waiting…", "dim"),)]
+        loss = self.series_lines("loss", True)
         if height < 2 * SMALLEST:  # room for one chart: loss, and the accuracy in words
-            loss = chart(self.series_lines("loss", True), width, height - 1, title="loss")
-            return [*loss, ((self.accuracy_note(), ""),)]
+            rows, self.loss_range = chart(
+                loss, width, height - 1, title="loss", previous=self.loss_range
+            )
+            return [*rows, ((self.accuracy_note(), ""),)]
         half = max(4, (height - 1) // 2)  # the two charts share the x axis under accuracy
-        loss = chart(self.series_lines("loss", True), width, half, title="loss", x_axis=False)
-        acc = chart(
-            self.series_lines("accuracy", True), width, height - half, (0.0, 1.0), title="accuracy"
+        rows, self.loss_range = chart(
+            loss, width, half, title="loss", x_axis=False, previous=self.loss_range
         )
-        return loss + acc
+        accuracy = self.series_lines("accuracy", True)
+        acc, _ = chart(accuracy, width, height - half, (0.0, 1.0), title="accuracy")
+        return rows + acc
