@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import select
 import signal
 import statistics
@@ -428,30 +429,20 @@ def rss_mb(pid: int) -> float:
 
 
 def memory(plan: Plan) -> list[Figure]:
-    """RSS of the UI and trainer processes after 1,000 and after many steps of a fast config."""
-    from vgtui.ui.app import VgtuiApp
-
-    config = RunConfig(depth=2, width=8, dataset="xor", device="cpu")
+    """The real dashboard process (no torch in it) and its trainer: the UI's first frame, and
+    their memory after 1,000 and after many steps of a fast config."""
+    argv = ("--dataset", "xor", "--depth", "2", "--width", "8", "--device", "cpu")
     readings: dict[int, tuple[float, float]] = {}
-
-    async def measure() -> None:
-        app = VgtuiApp(config)
-        async with app.run_test(size=(160, 50)):
-            for target in (1_000, plan.memory_steps):
-                await _wait(
-                    lambda t=target: app.latest is not None and app.latest.step >= t,
-                    900,
-                    f"step {target}",
-                )
-                readings[target] = (rss_mb(os.getpid()), rss_mb(app.source.pid))
-
-    asyncio.run(measure())
+    with DashboardInPty((160, 50), argv) as app:
+        first_frame = app.wait_for(lambda: b"quit" in app.tail, 60, "the first frame")
+        for target in (1_000, plan.memory_steps):
+            app.wait_for(lambda t=target: app.step() >= t, 900, f"step {target}")
+            readings[target] = (rss_mb(app.proc.pid), rss_mb(app.trainer_pid()))
     (ui0, tr0), (ui1, tr1) = readings[1_000], readings[plan.memory_steps]
-    section = (
-        f"memory, 1k -> {fmt_num(plan.memory_steps)} steps ({config.depth}x{config.width} xor)"
-    )
+    section = f"dashboard process, 1k -> {fmt_num(plan.memory_steps)} steps (2x8 xor)"
     return [
-        Figure(section, "UI at 1k steps", ui0, "MB"),
+        Figure.check(section, "first frame after launch", first_frame, "s", "<= 1.0"),
+        Figure.check(section, "UI at 1k steps", ui0, "MB", "<= 150"),
         Figure(section, "trainer at 1k steps", tr0, "MB"),
         Figure.check(section, "UI growth", ui1 - ui0, "MB", "<= 20"),
         Figure.check(section, "trainer growth", tr1 - tr0, "MB", "<= 20"),
@@ -463,75 +454,110 @@ def memory(plan: Plan) -> list[Figure]:
 REMOTE_ENV = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
 
 
+class DashboardInPty:
+    """The real ``vgtui`` (its CLI, its trainer process) in a pseudo-terminal of ``size``, as a
+    user runs it (TERM=xterm-256color; an SSH session's environment if ``remote``).
+
+    A context manager: on leaving, the whole process group (dashboard and trainer) is killed,
+    whatever happened. Everything written to the terminal is read as it comes (``read``),
+    counted in ``written`` and kept in ``tail`` (the last 64 KiB) to look for text in.
+    """
+
+    def __init__(self, size: tuple[int, int], argv: tuple[str, ...] = (), remote: bool = False):
+        self.size, self.argv, self.remote = size, argv, remote
+        self.written = 0
+        self.tail = b""
+
+    def __enter__(self) -> DashboardInPty:
+        import fcntl  # POSIX only, like the pty itself
+        import termios
+
+        cols, rows = self.size
+        self.fd, child = os.openpty()
+        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        drop = (*REMOTE_ENV, "COLUMNS", "LINES", "COLORTERM", "NO_COLOR", "TEXTUAL")
+        env = {k: v for k, v in os.environ.items() if k not in drop}
+        env["TERM"] = "xterm-256color"
+        if self.remote:
+            env["SSH_CONNECTION"] = "10.0.0.2 50000 10.0.0.1 22"
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vgtui", *self.argv],
+            stdin=child,
+            stdout=child,
+            stderr=child,
+            env=env,
+            start_new_session=True,  # its own process group: the trainer child goes with it
+            close_fds=True,
+        )
+        os.close(child)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.drain(0.5)
+            self.proc.wait(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the group: nothing is left behind
+        self.proc.wait()
+        os.close(self.fd)
+
+    def read(self, timeout: float) -> int:
+        """Take what the app wrote within ``timeout`` seconds; returns how many bytes."""
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return 0
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:  # the other side closed
+            return 0
+        self.written += len(data)
+        self.tail = (self.tail + data)[-65536:]
+        return len(data)
+
+    def drain(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.read(0.05)
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> float:
+        """Read until ``condition()``; returns the seconds since launch."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"bench: vgtui at {self.size} never showed {what}")
+            self.read(0.05)
+        return time.perf_counter() - self.started
+
+    def step(self) -> int:
+        """The last step count the status line showed (0 before any)."""
+        shown = re.findall(rb"  step ([\d,]+)", self.tail)  # the status line's, not an axis
+        return int(shown[-1].replace(b",", b"")) if shown else 0
+
+    def trainer_pid(self) -> int:
+        """The trainer process: the dashboard's child that multiprocessing spawned."""
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                parent = int(stat.rsplit(")", 1)[1].split()[1])
+                if parent == self.proc.pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    return int(entry.name)
+        return 0
+
+
 def terminal_bytes_per_s(
     size: tuple[int, int], seconds: float, remote: bool = False, argv: tuple[str, ...] = ()
 ) -> float:
-    """Bytes per second the real ``vgtui`` (CLI, trainer process) writes into a pseudo-terminal.
-
-    The app runs in its own session on a pty of ``size`` (TERM=xterm-256color); counting starts
-    once it shows a running trainer and the first frames are out, and lasts ``seconds``. The whole
-    process group (app and trainer) is killed whatever happens.
-    """
-    import fcntl  # POSIX only, like the pty itself
-    import termios
-
-    cols, rows = size
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    drop = (*REMOTE_ENV, "COLUMNS", "LINES", "COLORTERM", "NO_COLOR", "TEXTUAL")
-    env = {k: v for k, v in os.environ.items() if k not in drop}
-    env["TERM"] = "xterm-256color"
-    if remote:
-        env["SSH_CONNECTION"] = "10.0.0.2 50000 10.0.0.1 22"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vgtui", *argv],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,  # its own process group: the trainer child goes with it
-        close_fds=True,
-    )
-    os.close(slave)
-    try:
-        seen = bytearray()
-        deadline = time.monotonic() + 60
-        while b"running" not in seen:  # the status line once the first snapshot is drawn
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"bench: vgtui at {cols}x{rows} never showed a running trainer")
-            seen += _read_pty(master, 0.1)[-4096:]
-        _drain(master, 2.0)  # past the first frames of the run
-        started, count = time.perf_counter(), 0
+    """Bytes per second the real dashboard writes into its terminal in steady training: counted
+    once it shows a running trainer and the first frames of the run are out, for ``seconds``."""
+    with DashboardInPty(size, argv, remote) as app:
+        app.wait_for(lambda: b"running" in app.tail, 60, "a running trainer")
+        app.drain(2.0)  # past the first frames of the run
+        started, before = time.perf_counter(), app.written
         while time.perf_counter() - started < seconds:
-            count += len(_read_pty(master, 0.1))
-        return count / (time.perf_counter() - started)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            _drain(master, 0.5)
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)  # the group: nothing is left behind
-        proc.wait()
-        os.close(master)
-
-
-def _read_pty(fd: int, timeout: float) -> bytes:
-    if not select.select([fd], [], [], timeout)[0]:
-        return b""
-    try:
-        return os.read(fd, 65536)
-    except OSError:  # the other side closed
-        return b""
-
-
-def _drain(fd: int, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        _read_pty(fd, 0.05)
+            app.read(0.1)
+        return (app.written - before) / (time.perf_counter() - started)
 
 
 def terminal_bytes(plan: Plan) -> list[Figure]:
