@@ -346,6 +346,8 @@ class VgtuiApp(App[int]):
         self.dirty = True
 
     def set_error(self, text: str) -> None:
+        if text:
+            self.recent.clear()  # nothing trains: no steps/s to show
         self.error_text = text
         error = self.query_one("#error", Static)
         error.update(text)

@@ -29,7 +29,8 @@ def status_line(
     state: str,
     note: str = "",
 ) -> Line:
-    """State and progress first (they must survive a narrow terminal), then the config."""
+    """State and progress first (they must survive a narrow terminal), then the config, what the
+    keys change most first."""
     style = STATE_STYLES.get(state.split()[0], "bold red")
     segs: list[Seg] = [(f"● {state}", style), (f"  step {step:,}", "")]
     if rate is not None:
@@ -41,8 +42,8 @@ def status_line(
     parts = [
         f"{config.activation} · {config.init}",
         f"{config.depth}x{config.width}",
-        training,
         config.dataset,
+        training,
         device,
     ]
     if config.norm != "none":
