@@ -346,8 +346,6 @@ class VgtuiApp(App[int]):
         self.dirty = True
 
     def set_error(self, text: str) -> None:
-        if text:
-            self.recent.clear()  # nothing trains: no steps/s to show
         self.error_text = text
         error = self.query_one("#error", Static)
         error.update(text)
@@ -370,6 +368,7 @@ class VgtuiApp(App[int]):
         self.dirty = False
         snap = self.latest
         step = snap.step if snap else 0
+        rate = self.rate() if self.state == "running" else None  # paused, done: nothing trains
         with self.batch_update():
             for view in self.views:
                 if view.display:
@@ -377,7 +376,7 @@ class VgtuiApp(App[int]):
             if self.curves.display:
                 self.curves.redraw()
             self.status.show(
-                status_line(self.config, self.device, step, self.rate(), self.state, self.fps_note)
+                status_line(self.config, self.device, step, rate, self.state, self.fps_note)
             )
         if snap is not None:
             self.snapshots_shown += 1
