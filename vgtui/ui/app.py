@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import gc
 import os
+import re
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -28,6 +30,7 @@ from vgtui.engine.config import DATASETS, DEPTHS, OPTIMIZERS, WIDTHS, RunConfig
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
 from vgtui.lesson import LessonPlayer
+from vgtui.ui.framerate import frame_rate, frame_rate_note
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.history import RunBook
 from vgtui.ui.lesson_driver import LessonDriver
@@ -36,10 +39,31 @@ from vgtui.ui.source import Source, SourceClosed, TrainerSource, reap_all
 from vgtui.ui.widgets.curves import Curves
 from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
-from vgtui.ui.widgets.status import StatusLine, status_text
+from vgtui.ui.widgets.signal import SignalBars
+from vgtui.ui.widgets.snapshot_view import SnapshotView
+from vgtui.ui.widgets.status import StatusLine, status_line
 
 DROPOUTS = [0.0, 0.2, 0.5]
 EXIT_GRACE_S = 3.0  # after SIGTERM/SIGHUP, how long a hung shutdown may take
+RATE_WINDOW_S = 1.0  # steps/s is measured over about this much training time
+
+
+OWN_ERROR = re.compile(r"^(?:[\w.]+\.)?(?:ConfigError|DataError):\s*")  # says nothing more
+
+
+def error_lines(message: str, config: RunConfig) -> str:
+    """A trainer's error as one line, and the way out.
+
+    The trainer sends one line; anything longer (a traceback) is cut to its last line, the one
+    that says what went wrong.
+    """
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    what = OWN_ERROR.sub("", lines[-1]) if lines else "the trainer stopped with an error"
+    if config.dataset == "mnist" and "MNIST" in what:
+        way_out = "press d for the next dataset, or put the files there and press r"
+    else:
+        way_out = "press r to restart"
+    return f"{what}\n{way_out}"
 
 
 def cycle(choices: list, current: object, step: int = 1) -> object:
@@ -162,22 +186,23 @@ class VgtuiApp(App[int]):
         self,
         config: RunConfig,
         source_factory: SourceFactory | None = None,
-        fps: float = 12.0,
+        fps: float | None = None,
         log_path: str | None = None,
         lesson: LessonDriver | None = None,
     ) -> None:
         super().__init__()
         self.lesson = lesson
         self.config = config
-        self.fps = fps
+        self.fps = frame_rate(fps)
+        self.fps_note = frame_rate_note(self.fps, fps)  # said in the status line
         self.log_path = log_path
         self.source_factory = source_factory or (
-            lambda c: TrainerSource(c, log_path=log_path, snapshot_hz=fps)
+            lambda c: TrainerSource(c, log_path=log_path, snapshot_hz=self.fps)
         )
         self.source: Source | None = None
         self.book = RunBook()
         self.latest: Snapshot | None = None
-        self.previous: Snapshot | None = None
+        self.recent: deque[tuple[int, float]] = deque()  # (step, elapsed_s) of recent snapshots
         self.device = config.device
         self.state = "starting"
         self.paused = False
@@ -199,12 +224,17 @@ class VgtuiApp(App[int]):
             with Vertical(id="right"):
                 yield GradientBars(id="gradients")
                 yield Curves(self.book, id="curves")
+                yield SignalBars(id="signal")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         # Everything alive now (torch, Textual, the app) lives as long as the process: keep it out
         # of the garbage collector's full passes, which otherwise stall the event loop ~150 ms.
         gc.freeze()
+        self.views = list(self.query(SnapshotView))
+        self.curves = self.query_one(Curves)
+        self.status = self.query_one(StatusLine)
+        self.show_views()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):  # before the trainer starts: nothing escapes
             # Not possible off the main thread (tests) or on some platforms: then skip.
@@ -287,7 +317,11 @@ class VgtuiApp(App[int]):
         # The header is the truth about the run (a recording's config is not the command line's).
         with contextlib.suppress(ConfigError, TypeError):
             self.config = RunConfig.from_dict({**header, "device": self.config.device})
-        self.latest = self.previous = None
+        self.latest = None
+        self.recent.clear()
+        for view in self.views:
+            view.steady.clear()  # a new run's bars start from their own lengths
+        self.show_views()
         self.state = "replay" if not self.source or not self.source.live else "running"
         self.paused = False
         self.set_error("")
@@ -296,7 +330,10 @@ class VgtuiApp(App[int]):
             self.lesson.started()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        self.previous, self.latest = self.latest, message.snapshot
+        snap = self.latest = message.snapshot
+        self.recent.append((snap.step, snap.elapsed_s))
+        while len(self.recent) > 2 and snap.elapsed_s - self.recent[1][1] >= RATE_WINDOW_S:
+            self.recent.popleft()
         if self.state == "starting":
             self.state = "running"
         self.dirty = True
@@ -310,7 +347,7 @@ class VgtuiApp(App[int]):
             self.notify(event.message, title="diverged", severity="error", timeout=8)
         elif event.kind == "error":
             self.state = "error"
-            self.set_error(event.message)
+            self.set_error(error_lines(event.message, self.config))
             if self.lesson is not None:
                 self.lesson.failed()
         elif event.kind in ("paused", "resumed"):
@@ -343,31 +380,40 @@ class VgtuiApp(App[int]):
 
     # ---- rendering ----------------------------------------------------------------------------
 
+    def show_views(self) -> None:
+        """A forward-only run has no gradients and no loss: the signal's spread takes their room."""
+        forward = self.config.forward_only
+        self.query_one(GradientBars).display = not forward
+        self.query_one(Curves).display = not forward
+        self.query_one(SignalBars).display = forward
+
     def render_frame(self) -> None:
-        """Repaint from the latest snapshot, at most once per timer tick."""
+        """Draw the latest snapshot, at most once per timer tick: each widget repaints only the
+        lines that changed, and asks for nothing when none did."""
         if not self.dirty or not self.is_running:  # not running: shutting down, widgets going
             return
         self.dirty = False
         snap = self.latest
+        step = snap.step if snap else 0
+        rate = self.rate() if self.state == "running" else None  # paused, done: nothing trains
         with self.batch_update():
-            self.query_one(Histograms).snapshot = snap
-            self.query_one(GradientBars).snapshot = snap
-            self.query_one(Curves).refresh()
-            self.query_one(StatusLine).update(
-                status_text(
-                    self.config, self.device, snap.step if snap else 0, self.rate(), self.state
-                ),
-                layout=False,  # one line, always: no reflow of the screen
+            for view in self.views:
+                if view.display:
+                    view.show(snap)
+            if self.curves.display:
+                self.curves.redraw()
+            self.status.show(
+                status_line(self.config, self.device, step, rate, self.state, self.fps_note)
             )
         if snap is not None:
             self.snapshots_shown += 1
 
     def rate(self) -> float | None:
-        """Training steps per second, from the last two snapshots' training time."""
-        a, b = self.previous, self.latest
-        if a is None or b is None or b.elapsed_s <= a.elapsed_s:
+        """Training steps per second over the last second or so of training time."""
+        if len(self.recent) < 2:
             return None
-        return (b.step - a.step) / (b.elapsed_s - a.elapsed_s)
+        (s0, t0), (s1, t1) = self.recent[0], self.recent[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else None
 
     # ---- actions ------------------------------------------------------------------------------
 
@@ -493,6 +539,7 @@ class VgtuiApp(App[int]):
     def action_preact(self) -> None:
         hist = self.query_one(Histograms)
         hist.preact = not hist.preact
+        hist.redraw()
         if self.source is not None and self.source.live and not self.source_failed:
             # The trainer summarises pre-activations only when asked; a restart keeps asking.
             self.config = self.config.replace(preact=hist.preact)
@@ -530,7 +577,7 @@ def run_lesson_app(
 ) -> int:
     """Open the dashboard playing a lesson (see `vgtui.ui.lesson_driver`)."""
     driver = LessonDriver(player, exit_at_end=exit_at_end, svg_dir=svg_dir)
-    app = VgtuiApp(driver.first_config, fps=fps or 12.0, lesson=driver)
+    app = VgtuiApp(driver.first_config, fps=fps, lesson=driver)
     try:
         app.run()
     finally:
@@ -539,7 +586,7 @@ def run_lesson_app(
     return app.return_code or 0
 
 
-def run_app(config: RunConfig, fps: float = 12.0, log_path: str | None = None) -> int:
+def run_app(config: RunConfig, fps: float | None = None, log_path: str | None = None) -> int:
     """Open the dashboard; the trainer process is stopped whatever way the app ends."""
     app = VgtuiApp(config, fps=fps, log_path=log_path)
     try:
