@@ -74,6 +74,6 @@ def main(argv: list[str]) -> int:
     except ConfigError as err:
         print(f"vgtui compare: error: {err.as_flag()}", file=sys.stderr)
         return 2
-    from vgtui.ui.app import run_compare_app
+    from vgtui.ui.compare_screen import run_compare_app
 
     return run_compare_app(config_a, config_b, fps=base_args.fps)

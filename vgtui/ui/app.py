@@ -81,8 +81,8 @@ def cycle(choices: list, current: object, step: int = 1) -> object:
 SourceFactory = Callable[[RunConfig], Source]
 
 
-class VgtuiApp(App[int]):
-    """The vgtui dashboard."""
+class _AppShell(App[int]):
+    """The dashboard's application part: layout, keys, signals, help; the run is `RunHost`'s."""
 
     TITLE = "vgtui"
     CSS_PATH = "vgtui.tcss"
@@ -171,6 +171,13 @@ class VgtuiApp(App[int]):
             show=False,
             tooltip="histograms of activations or pre-activations",
         ),
+        Binding(
+            "c",
+            "compare",
+            "compare",
+            show=False,
+            tooltip="fork this run: two trainers side by side (escape comes back)",
+        ),
         Binding("e", "screenshot", "screenshot", show=False, tooltip="save an SVG screenshot"),
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
         # Priority: a focused scroll view would take left/right for itself.
@@ -192,24 +199,8 @@ class VgtuiApp(App[int]):
     ) -> None:
         super().__init__()
         self.lesson = lesson
-        self.config = config
-        self.fps = frame_rate(fps)
-        self.fps_note = frame_rate_note(self.fps, fps)  # said in the status line
         self.log_path = log_path
-        self.source_factory = source_factory or (
-            lambda c: TrainerSource(c, log_path=log_path, snapshot_hz=self.fps)
-        )
-        self.source: Source | None = None
-        self.book = RunBook()
-        self.latest: Snapshot | None = None
-        self.recent: deque[tuple[int, float]] = deque()  # (step, elapsed_s) of recent snapshots
-        self.device = config.device
-        self.state = "starting"
-        self.paused = False
-        self.dirty = True
-        self.error_text = ""
-        self.snapshots_shown = 0
-        self.source_failed = False  # the source died: keys must start a new one, not send to it
+        self.init_run(config, source_factory, fps, log_path)
 
     # ---- layout -------------------------------------------------------------------------------
 
@@ -231,9 +222,7 @@ class VgtuiApp(App[int]):
         # Everything alive now (torch, Textual, the app) lives as long as the process: keep it out
         # of the garbage collector's full passes, which otherwise stall the event loop ~150 ms.
         gc.freeze()
-        self.views = list(self.query(SnapshotView))
-        self.curves = self.query_one(Curves)
-        self.status = self.query_one(StatusLine)
+        self.find_widgets()
         self.show_views()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):  # before the trainer starts: nothing escapes
@@ -262,6 +251,51 @@ class VgtuiApp(App[int]):
         watchdog.daemon = True
         watchdog.start()
         self.exit(return_code=128 + sig)
+
+
+class RunHost:
+    """One run on screen: its source, the reader thread, the run's state, the handlers of what the
+    reader posts, the frame, and the keys that change the run.
+
+    Mixed into the dashboard (one run) and into each side of a comparison (`RunPanel`); the host
+    is a Textual node with the widgets that `find_widgets` looks for among its children.
+    """
+
+    lesson: LessonDriver | None = None
+
+    def init_run(
+        self,
+        config: RunConfig,
+        source_factory: SourceFactory | None,
+        fps: float | None,
+        log_path: str | None = None,
+    ) -> None:
+        self.config = config
+        self.fps = frame_rate(fps)
+        self.fps_note = frame_rate_note(self.fps, fps)  # said in the status line
+        self.source_factory = source_factory or (
+            lambda c: TrainerSource(c, log_path=log_path, snapshot_hz=self.fps)
+        )
+        self.source: Source | None = None
+        self.book = RunBook()
+        self.latest: Snapshot | None = None
+        self.recent: deque[tuple[int, float]] = deque()  # (step, elapsed_s) of recent snapshots
+        self.device = config.device
+        self.state = "starting"
+        self.paused = False
+        self.dirty = True
+        self.error_text = ""
+        self.snapshots_shown = 0
+        self.source_failed = False  # the source died: keys must start a new one, not send to it
+
+    def find_widgets(self, curves: Curves | None = None) -> None:
+        """The widgets this host draws into (a comparison shares one ``curves``)."""
+        self.views = list(self.query(SnapshotView))
+        self.curves = curves or self.query_one(Curves)
+        self.status = self.query_one(StatusLine)
+        self.error_box = self.query_one("#error", Static)
+        self.gradients = self.query_one(GradientBars)
+        self.signal = self.query_one(SignalBars)
 
     # ---- the source ---------------------------------------------------------------------------
 
@@ -374,29 +408,28 @@ class VgtuiApp(App[int]):
 
     def set_error(self, text: str) -> None:
         self.error_text = text
-        error = self.query_one("#error", Static)
-        error.update(text)
-        error.set_class(bool(text), "-visible")
+        self.error_box.update(text)
+        self.error_box.set_class(bool(text), "-visible")
 
     # ---- rendering ----------------------------------------------------------------------------
 
     def show_views(self) -> None:
         """A forward-only run has no gradients and no loss: the signal's spread takes their room."""
         forward = self.config.forward_only
-        self.query_one(GradientBars).display = not forward
-        self.query_one(Curves).display = not forward
-        self.query_one(SignalBars).display = forward
+        self.gradients.display = not forward
+        self.curves.display = not forward
+        self.signal.display = forward
 
     def render_frame(self) -> None:
         """Draw the latest snapshot, at most once per timer tick: each widget repaints only the
         lines that changed, and asks for nothing when none did."""
-        if not self.dirty or not self.is_running:  # not running: shutting down, widgets going
+        if not self.dirty or not self.app.is_running:  # shutting down: widgets going
             return
         self.dirty = False
         snap = self.latest
         step = snap.step if snap else 0
         rate = self.rate() if self.state == "running" else None  # paused, done: nothing trains
-        with self.batch_update():
+        with self.app.batch_update():
             for view in self.views:
                 if view.display:
                     view.show(snap)
@@ -449,8 +482,11 @@ class VgtuiApp(App[int]):
         self.dirty = True
 
     def show_caption(self) -> None:
+        """The lesson's caption, on the dashboard and on a comparison step's screen."""
         if self.lesson is not None:
-            self.query_one("#caption", Static).update(self.lesson.caption())
+            for screen in self.app.screen_stack:
+                for caption in screen.query("#caption, #compare-caption").results(Static):
+                    caption.update(self.lesson.caption())
 
     def action_lesson(self, by: int) -> None:
         if self.lesson is not None:
@@ -544,6 +580,33 @@ class VgtuiApp(App[int]):
             # The trainer summarises pre-activations only when asked; a restart keeps asking.
             self.config = self.config.replace(preact=hist.preact)
             self.source.send(("preact", hist.preact))
+
+
+class VgtuiApp(RunHost, _AppShell):
+    """The vgtui dashboard."""
+
+    def action_compare(self) -> None:
+        """Fork the current configuration into a comparison; this run waits, paused."""
+        if self.source is None or not self.source.live:
+            self.notify("this is a recording: there is no run to fork", timeout=3)
+            return
+        self.compare(self.config, self.config)
+
+    def compare(self, a: RunConfig, b: RunConfig, **screen: object) -> None:
+        """Push a comparison of ``a`` and ``b``; this run pauses until it is closed."""
+        from vgtui.ui.compare_screen import CompareScreen
+
+        resume = bool(
+            self.source and self.source.live and not self.paused and not self.source_failed
+        )
+        if resume:
+            self.action_pause()
+
+        def closed(_: object = None) -> None:
+            if resume and self.paused:
+                self.action_pause()
+
+        self.push_screen(CompareScreen(a, b, fps=self.fps, **screen), closed)
 
     def action_screenshot(self) -> None:
         path = self.save_screenshot(path=os.getcwd())

@@ -36,6 +36,7 @@ class LessonDriver:
         self.latest: Snapshot | None = None
         self.finished = False
         self.switching = False  # a new step's run was asked for and has not started yet
+        self.comparing = False  # the step is a comparison, on its own screen
         self.shots: list[str] = []
 
     @property
@@ -45,6 +46,8 @@ class LessonDriver:
     def attach(self, app: VgtuiApp) -> None:
         self.app = app
         app.set_interval(TICK_S, self.tick)
+        if self.player.step.compare is not None:  # a lesson that opens with a comparison
+            app.call_after_refresh(self.start_step)
 
     def caption(self) -> Text:
         """The caption line: where the lesson is, and what to look at."""
@@ -116,9 +119,28 @@ class LessonDriver:
     def start_step(self) -> None:
         assert self.app is not None
         self.latest = None
-        self.switching = True
+        if self.comparing:  # leaving a comparison step
+            self.comparing = False
+            self.app.pop_screen()
         self.app.show_caption()
+        compare = self.player.compare_config()
+        if compare is not None:
+            self.comparing = True
+            self.app.compare(
+                self.player.run_config(),
+                compare,
+                caption=self.caption(),
+                on_both_ended=self.compare_over,
+                closable=False,
+            )
+            return
+        self.switching = True
         self.app.switch_run(self.player.run_config())
+
+    def compare_over(self) -> None:
+        """Both sides of a comparison step have run their budget."""
+        if self.comparing and not self.finished:
+            self.step_over()
 
     def screenshot(self) -> None:
         """With ``--svg DIR``: the screen as it is at the end of the step."""

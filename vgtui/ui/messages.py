@@ -1,4 +1,5 @@
-"""Messages from the source reader (a thread) to the app."""
+"""Messages from the source reader (a thread) to the node that reads it (the app, or one side of a
+comparison). They do not bubble: each host handles its own run's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from textual.message import Message
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
 
 
-class SnapshotArrived(Message):
+class SnapshotArrived(Message, bubble=False):
     """The newest snapshot; replaces one still waiting in the queue, so a fast trainer never
     floods the UI."""
 
@@ -19,25 +20,25 @@ class SnapshotArrived(Message):
         return isinstance(message, SnapshotArrived)
 
 
-class RunStarted(Message):
+class RunStarted(Message, bubble=False):
     def __init__(self, header: RunHeader) -> None:
         super().__init__()
         self.header = header
 
 
-class EventArrived(Message):
+class EventArrived(Message, bubble=False):
     def __init__(self, event: Event) -> None:
         super().__init__()
         self.event = event
 
 
-class RunEnded(Message):
+class RunEnded(Message, bubble=False):
     def __init__(self, end: End) -> None:
         super().__init__()
         self.end = end
 
 
-class SourceFailed(Message):
+class SourceFailed(Message, bubble=False):
     """The trainer process died or could not start; ``text`` says why."""
 
     def __init__(self, text: str) -> None:

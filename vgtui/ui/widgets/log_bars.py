@@ -30,6 +30,24 @@ class LogBars(SnapshotView):
     WAITING = "waiting…"
     SPAN = (-8, 1)
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.span = self.SPAN  # the least axis; a comparison widens it to both sides' values
+
+    def version(self) -> object:
+        return (self.snapshot, self.span)
+
+    def log_range(self, snap: Snapshot | None) -> tuple[int, int]:
+        """The whole powers of ten that the snapshot's values need, at least `span`."""
+        known = []
+        if snap is not None:
+            known = [
+                v for x in self.layers(snap) if (v := log10_or_none(self.value(x))) is not None
+            ]
+        lo = min([self.span[0], *[math.floor(v) for v in known]])
+        hi = max([self.span[1], *[math.ceil(v) for v in known]])
+        return lo, hi
+
     def layers(self, snap: Snapshot) -> list[LayerStats]:
         """The layers drawn, in order."""
         return list(snap.layers)
@@ -65,9 +83,7 @@ class LogBars(SnapshotView):
         layers = self.layers(snap)
         values = [self.value(x) for x in layers]
         logs = [log10_or_none(v) for v in values]
-        known = [v for v in logs if v is not None]
-        lo = min([self.SPAN[0], *[math.floor(v) for v in known]])
-        hi = max([self.SPAN[1], *[math.ceil(v) for v in known]])
+        lo, hi = self.log_range(snap)
         label_w = max((len(layer_label(x.name)) for x in layers), default=1)
         bar_w = max(8, width - label_w - NUMBER_W - 14)
         reference = self.reference(values)
