@@ -10,7 +10,6 @@ import pytest
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.records import Hist, Snapshot
-from vgtui.engine.worker import slim
 from vgtui.format import BLOCKS, fmt_num, fmt_steps, hbar
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.framerate import LOCAL_FPS, REMOTE_FPS, frame_rate, frame_rate_note
@@ -230,17 +229,6 @@ def test_history_leaves_out_the_steps_a_series_has_no_value_at(recorded):
         run.add(snapshot(step, loss=None, accuracy=accuracy))
     assert run.points("accuracy")[0].tolist() == [1, 3]
     assert run.points("loss")[0].tolist() == []  # a forward-only run has no loss
-
-
-def test_slim_keeps_layer_statistics_only_on_the_newest_snapshot(recorded):
-    records = recorded("sigmoid_xavier_spiral.jsonl")
-    snaps = [r for r in records if isinstance(r, Snapshot)][:3]
-    batch = [records[0], *snaps, records[-1]]
-    out = slim(batch)
-    assert out[0] is records[0] and out[-1] is records[-1]
-    assert [s.layers for s in out[1:3]] == [[], []]
-    assert out[3] is snaps[2]
-    assert [s.loss for s in out[1:4]] == [s.loss for s in snaps]  # the curves lose nothing
 
 
 # ---- lines, frames and the frame rate ------------------------------------------------------------
