@@ -320,7 +320,7 @@ async def test_download_progress_shows_and_a_restart_key_starts_a_new_trainer(wa
         status = app.query_one(StatusLine)
         await wait_until(
             pilot,
-            lambda: "downloading 1.0 of 11.6 MB" in str(status.render()),
+            lambda: "downloading 1.0 of 11.6 MB" in status.text,
             "the progress in the status line",
         )
         await pilot.press("d")  # next dataset: the stuck trainer cannot take a command
