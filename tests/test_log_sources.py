@@ -190,14 +190,17 @@ def test_replay_keys_pause_step_speed_and_jump(deep):
 def test_replay_default_speed_plays_a_long_run_in_about_half_a_minute(deep, tmp_path):
     source = LogReplaySource(deep)  # 12 snapshots over 6 s of training: plain speed
     source.start()
+    source.recv(0)
     assert source.speed == 1
     long = write_deep_log(tmp_path / "long.jsonl", snapshots=4, dt=100.0)  # 400 s of training
     source = LogReplaySource(long)
     source.start()
+    source.recv(0)
     assert source.speed == 16  # a power of two: 400 s / 16 = 25 s, within 30
 
 
 def test_replay_of_a_missing_file_closes_with_one_line(tmp_path):
     source = LogReplaySource(tmp_path / "gone.jsonl")
-    with pytest.raises(SourceClosed):
-        source.start()
+    source.start()
+    with pytest.raises(SourceClosed, match="no such file"):
+        source.recv(0)

@@ -181,6 +181,7 @@ class LogReplaySource:
         self._commands: queue.SimpleQueue[tuple] = queue.SimpleQueue()
         self._origin = (0.0, 0.0)  # (clock, training time) when playing last (re)started
         self._ended = False
+        self._opened = False
 
     # ---- what the status line shows ------------------------------------------------------------
 
@@ -196,6 +197,8 @@ class LogReplaySource:
     def status(self) -> str:
         """``▶ x4 · snapshot 12/240 · step 1,200``, or ⏸ while paused, ■ at the end."""
         total = self.total
+        if not self._opened:
+            return f"reading {self.path}"
         if not total:
             return "replay: no snapshot in this log"
         p = max(self.position, 0)
@@ -213,7 +216,11 @@ class LogReplaySource:
     # ---- the protocol --------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Nothing to start: the log is read by the first `recv`, off the UI thread."""
+
+    def _open(self) -> None:
         """Read the whole log (its scalars; snapshots are parsed in full when shown)."""
+        self._opened = True
         try:
             check_log(self.path)  # a missing or empty log is an error here, not waited for
             while not self.follower.caught_up:
@@ -236,6 +243,8 @@ class LogReplaySource:
         self._commands.put(command)
 
     def recv(self, timeout: float) -> list[Record]:
+        if not self._opened:
+            self._open()
         deadline = time.monotonic() + timeout
         while True:
             out = self._apply_commands()
