@@ -195,17 +195,16 @@ class LogReplaySource:
         return self.follower.runs[r], position - self.starts[r]
 
     def status(self) -> str:
-        """``▶ x4 · snapshot 12/240 · step 1,200``, or ⏸ while paused, ■ at the end."""
+        """``▶ x4 · snapshot 12/240``, or ⏸ while paused, ■ at the end."""
         total = self.total
         if not self._opened:
             return f"reading {self.path}"
         if not total:
             return "replay: no snapshot in this log"
         p = max(self.position, 0)
-        run, i = self.locate(p)
         mark = "■" if self._ended else "⏸" if self.paused else "▶"
         speed = f"x{self.speed:.3g}" if self.speed >= 1 else f"x1/{1 / self.speed:.3g}"
-        return f"{mark} {speed} · snapshot {p + 1}/{total} · step {run.curves.step[i]:,}"
+        return f"{mark} {speed} · snapshot {p + 1}/{total}"
 
     def bar(self, width: int) -> str:
         """The position as a ``━━━━●────`` bar ``width`` cells wide."""
