@@ -10,9 +10,12 @@ exactly the effect of one key. The last tests run the real trainer process.
 from __future__ import annotations
 
 import io
+import math
 import os
 import queue
+import re
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -21,16 +24,19 @@ from rich.text import Text
 from textual.command import CommandPalette
 from textual.widgets import Static
 
+from vgtui.engine import activations, initializers
 from vgtui.engine.config import RunConfig
 from vgtui.engine.records import Event, Record, RunHeader, Snapshot
 from vgtui.engine.worker import Server
 from vgtui.format import fmt_num
-from vgtui.ui.app import VgtuiApp
+from vgtui.ui.app import VgtuiApp, error_lines
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.source import ReplaySource, TrainerSource
 from vgtui.ui.widgets.curves import Curves
 from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
+from vgtui.ui.widgets.lines import LineView
+from vgtui.ui.widgets.signal import SignalBars
 from vgtui.ui.widgets.status import StatusLine
 
 SIZE = (120, 40)
@@ -123,6 +129,8 @@ class Dashboard:
 
 def text_of(widget) -> str:
     """What a widget shows, as plain text."""
+    if isinstance(widget, LineView):
+        return widget.text
     shown = widget.content if isinstance(widget, Static) else widget.render()
     if isinstance(shown, str):
         return shown
@@ -307,41 +315,43 @@ async def test_toggles_and_the_dropout_cycle_come_back_round(wait_until):
         assert len(dash.source.restarts()) == len(steps)
 
 
-async def test_i_and_a_cycle_through_every_choice_and_back(wait_until):
-    """Pressing ``a`` then ``A`` comes back to sigmoid, ``i`` then ``I`` to xavier."""
+@pytest.mark.parametrize(
+    ("key", "back", "field", "choices"),
+    [("a", "A", "activation", activations.NAMES), ("i", "I", "init", initializers.CYCLE)],
+    ids=["activation", "init"],
+)
+async def test_i_and_a_cycle_through_every_choice_and_back(wait_until, key, back, field, choices):
+    """``a`` (``i``) steps through every registered choice in order, wrapping round to the
+    first; ``A`` (``I``) goes the same way backwards. Every choice, ``constant`` included, is
+    reachable, and each one starts a run with it."""
+    start = choices.index(getattr(CONFIG, field))
+    forward = [choices[(start + k) % len(choices)] for k in range(1, len(choices) + 1)]
+    backward = [choices[(start - k) % len(choices)] for k in range(1, len(choices) + 1)]
+    assert sorted(forward) == sorted(choices) and forward[-1] == getattr(CONFIG, field)
     dash = Dashboard()
     app = dash.app
     async with app.run_test(size=SIZE) as pilot:
-        latest = await first_snapshot(pilot, wait_until)
-        for runs, (key, field, value) in enumerate(
-            [
-                ("a", "activation", "relu"),
-                ("A", "activation", "sigmoid"),
-                ("I", "init", "default"),
-                ("i", "init", "xavier"),
-            ],
-            start=2,
-        ):
+        await first_snapshot(pilot, wait_until)
+        for _ in choices:
             await pilot.press(key)
-            latest = await next_run(pilot, wait_until, latest, runs=min(runs, app.book.keep))
-            await wait_until(
-                pilot,
-                lambda f=field, v=value: app.book.current.header.config[f] == v,
-                f"the run with {field}={value}",
-            )
+        for _ in choices:
+            await pilot.press(back)
+        sent = [c[field] for c in dash.source.restarts()]
+        assert sent == forward + backward
+        await wait_until(
+            pilot,
+            lambda: (
+                len(dash.source.received) > 0
+                and app.book.current.header.config[field] == backward[-1]
+                and app.latest is not None
+                and app.latest.step == 1
+                and not app.dirty
+            ),
+            "the last run",
+        )
+        started = [r.config[field] for r in dash.source.received if isinstance(r, RunHeader)]
+        assert started == [getattr(CONFIG, field), *forward, *backward]  # every choice trained
         assert app.config == CONFIG
-        assert [c["activation"] for c in dash.source.restarts()] == [
-            "relu",
-            "sigmoid",
-            "sigmoid",
-            "sigmoid",
-        ]
-        assert [c["init"] for c in dash.source.restarts()] == [
-            "xavier",
-            "xavier",
-            "default",
-            "xavier",
-        ]
 
 
 async def test_r_restarts_from_a_new_initialisation(wait_until):
@@ -537,8 +547,9 @@ async def test_question_mark_opens_help_listing_every_key(wait_until):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = "\n".join(text_of(w) for w in app.screen.query("Static"))
+        lesson_only = {"lesson(1)", "lesson(-1)"}  # no lesson plays here
         for binding in app.BINDINGS:
-            assert binding.tooltip in shown, binding.tooltip
+            assert (binding.tooltip in shown) == (binding.action not in lesson_only), binding
         for label in ["+", "-", ">", "<", "?", "space", "A", "I", "L"]:
             assert any(line.lstrip().startswith(label + " ") for line in shown.splitlines()), label
         await pilot.press("escape")
@@ -578,11 +589,12 @@ async def test_command_palette_offers_every_action(wait_until, monkeypatch):
         for command in commands:
             if command.help.startswith("key: "):
                 command.callback()
-        actions = {b.action for b in app.BINDINGS if b.action != "quit"}
+        skipped = {"quit", "lesson(1)", "lesson(-1)"}  # Textual's own quit; no lesson plays
+        actions = {b.action for b in app.BINDINGS if b.action not in skipped}
         assert sorted(ran) == sorted(actions)  # each action once, under its key
         helps = {c.help for c in commands}
         for binding in app.BINDINGS:
-            if binding.action != "quit":
+            if binding.action not in skipped:
                 assert f"key: {binding.key_display or binding.key}" in helps
         assert "Quit" in {c.title for c in commands}  # Textual's own quit command
 
@@ -605,6 +617,175 @@ async def test_command_palette_runs_an_action(wait_until):
         await next_run(pilot, wait_until, first, runs=2)
         assert app.config.activation == "relu"
         assert dash.source.commands == [("restart", CONFIG.replace(activation="relu").to_dict())]
+
+
+# ---- errors, diverged and forward-only runs ------------------------------------------------------
+
+
+async def test_a_trainer_error_is_one_line_and_the_way_out_and_the_curves_stay(
+    wait_until, tmp_path, monkeypatch
+):
+    """``d`` until mnist, with no MNIST files and no network: the one line that says what is
+    missing and where, then how to go on; no traceback; the previous run stays on screen."""
+    monkeypatch.setenv("VGTUI_OFFLINE", "1")  # never touch the network
+    config = CONFIG.replace(data_dir=str(tmp_path))
+    dash = Dashboard(config)
+    app = dash.app
+    async with app.run_test(size=SIZE) as pilot:
+        latest = await first_snapshot(pilot, wait_until)
+        while app.config.dataset != "digits":  # xor, circle, ..., digits: the one before mnist
+            runs = min(len(app.book.runs) + 1, app.book.keep)
+            await pilot.press("d")
+            latest = await next_run(pilot, wait_until, latest, runs=runs)
+            await wait_until(
+                pilot,
+                lambda: app.book.current.header.config["dataset"] == app.config.dataset,
+                "the new dataset's run",
+            )
+        runs = list(app.book.runs)
+        snapshot = app.latest
+        titles = [line for line in text_of(app.query_one(Histograms)).splitlines() if "μ" in line]
+        assert "L1 μ" in titles[0]
+        error = app.query_one("#error", Static)
+        assert not error.has_class("-visible")
+
+        await pilot.press("d")
+        await wait_until(pilot, lambda: app.state == "error" and not app.dirty, "the error")
+        assert app.config.dataset == "mnist"
+        lines = app.error_text.split("\n")
+        assert len(lines) == 2, app.error_text
+        what, way_out = lines
+        assert what.startswith("MNIST needs train-images-idx3-ubyte"), what
+        assert f"in {tmp_path}" in what and "offline" in what
+        assert way_out == "press d for the next dataset, or put the files there and press r"
+        assert "Traceback" not in app.error_text and "Error:" not in app.error_text
+        assert error.has_class("-visible") and str(error.content) == app.error_text
+        assert "● error" in status(app) and "mnist" in status(app)
+        # The previous run is still what the dashboard shows (in a panel shorter by the error).
+        assert app.book.runs == runs and app.latest is snapshot
+        curves = text_of(app.query_one(Curves))
+        assert "train" in curves and any(0x2800 < ord(c) <= 0x28FF for c in curves)  # dots
+        shown = text_of(app.query_one(Histograms)).splitlines()
+        assert [line for line in shown if "μ" in line] == titles
+
+        await pilot.press("d")  # the way out: the next dataset trains
+        await wait_until(
+            pilot,
+            lambda: app.state == "running" and app.latest is not None and app.latest is not latest,
+            "the random run",
+        )
+        assert app.book.current.header.config["dataset"] == "random"
+        assert app.error_text == "" and not error.has_class("-visible")
+
+
+def test_error_lines_keep_the_last_line_and_say_the_way_out():
+    traceback = (
+        "Traceback (most recent call last):\n"
+        '  File "x.py", line 1, in <module>\n'
+        "ZeroDivisionError: division by zero\n"
+    )
+    assert error_lines(traceback, CONFIG) == (
+        "ZeroDivisionError: division by zero\npress r to restart"
+    )
+    data = "vgtui.engine.errors.DataError: MNIST needs x in /d: missing x (offline)"
+    assert error_lines(data, CONFIG.replace(dataset="mnist")) == (
+        "MNIST needs x in /d: missing x (offline)\n"
+        "press d for the next dataset, or put the files there and press r"
+    )
+    assert error_lines("device cuda: not available", CONFIG) == (
+        "device cuda: not available\npress r to restart"
+    )
+    assert error_lines("", CONFIG).split("\n") == [
+        "the trainer stopped with an error",
+        "press r to restart",
+    ]
+
+
+async def test_a_diverged_run_says_so_in_a_notification_and_the_status(wait_until, recorded):
+    records = recorded("identity_diverged_spiral.jsonl")
+    [event] = [r for r in records if isinstance(r, Event)]
+    assert event.kind == "diverged"
+    app = VgtuiApp(CONFIG, source_factory=lambda c: ReplaySource(records))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_until(pilot, lambda: toasts(app) and not app.dirty, "the notification")
+        assert toasts(app) == [f"diverged\n{event.message}"]
+        assert app.state == f"diverged at step {event.step}"
+        assert f"● diverged at step {event.step}  step {event.step}" in status(app)
+        gradients = " ".join(text_of(app.query_one(GradientBars)).split())
+        assert gradients == f"gradient norms: none at step {event.step} (the loss is nan)"
+        assert "nan/inf" in text_of(app.query_one(Histograms))
+
+
+async def test_forward_only_shows_each_layers_spread_instead_of_loss_and_gradients(
+    wait_until, recorded
+):
+    records = recorded("tanh_small_random.jsonl")
+    last = [r for r in records if isinstance(r, Snapshot)][-1]
+    assert last.loss is None and all(x.grad_norm is None for x in last.layers)
+    app = VgtuiApp(CONFIG, source_factory=lambda c: ReplaySource(records))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.state == "done" and not app.dirty, "the recording")
+        await pilot.pause()
+        assert "forward only" in status(app)
+        assert " lr " not in status(app) and "sgd" not in status(app)
+        signal = app.query_one(SignalBars)
+        assert signal.display and signal.region.height > 0
+        assert not app.query_one(GradientBars).display and not app.query_one(Curves).display
+        shown = text_of(signal)
+        hidden = [x for x in last.layers if x.name != "output"]
+        for layer in hidden:  # each hidden layer's std, by its label
+            label = layer.name.replace("layer", "L")
+            assert re.search(rf"^ *{label} .* {re.escape(fmt_num(layer.act.std))} ", shown, re.M)
+        first, final = hidden[0].act.std, hidden[-1].act.std
+        power = round(math.log10(final / first))
+        assert power <= -5  # tanh with N(0, 0.01) weights: the signal dies out
+        sentence = (
+            f"std falls from {fmt_num(first)} at L1 to {fmt_num(final)} at L{len(hidden)} "
+            f"(10^{power}): the signal fades with depth"
+        )
+        assert sentence in " ".join(shown.split())
+
+
+async def test_keys_switch_between_the_forward_only_and_the_training_views(wait_until):
+    dash = Dashboard(CONFIG.replace(dataset="random"))
+    app = dash.app
+    async with app.run_test(size=SIZE) as pilot:
+        latest = await first_snapshot(pilot, wait_until)
+        assert app.query_one(SignalBars).display
+        assert "forward only" in status(app)
+        await pilot.press("d")  # random wraps round to xor
+        await next_run(pilot, wait_until, latest, runs=2)
+        assert app.config.dataset == "xor"
+        assert not app.query_one(SignalBars).display
+        assert app.query_one(GradientBars).display and app.query_one(Curves).display
+        assert "forward only" not in status(app) and "sgd lr 0.1" in status(app)
+        assert text_of(app.query_one(GradientBars)).startswith("gradient norm, 10^")
+
+
+@pytest.mark.parametrize("dataset", ["spiral", "random"])
+async def test_a_layer_with_no_activation_is_drawn_as_such(wait_until, recorded, dataset):
+    """Run log v2: a module whose forward was not a module call has ``act`` None. A hand-made
+    snapshot with such a layer, in a training run and in a forward-only one."""
+    records = recorded("sigmoid_xavier_spiral.jsonl")
+    header = records[0]
+    snap = [r for r in records if isinstance(r, Snapshot)][-1]
+    layers = [replace(x, act=None) if x.name == "layer3" else x for x in snap.layers]
+    made = replace(snap, layers=layers, loss=None if dataset == "random" else snap.loss)
+    run = replace(header, config={**header.config, "dataset": dataset})
+    app = VgtuiApp(CONFIG, source_factory=lambda c: ReplaySource([run, made]))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.latest is made and not app.dirty, "the snapshot")
+        histograms = text_of(app.query_one(Histograms))
+        assert "L3 no activation seen" in histograms
+        assert f"L4 μ {fmt_num(layers[3].act.mean)}" in histograms
+        if dataset == "random":
+            signal = text_of(app.query_one(SignalBars))
+            assert re.search(r"^ *L3 no activation seen$", signal, re.M)
+            assert f"{fmt_num(layers[3].act.std)} " in signal
+        else:
+            assert re.search(r"^ *L3 █", text_of(app.query_one(GradientBars)), re.M)
+        await pilot.press("p")  # pre-activations: none recorded, nothing to draw, no crash
+        assert text_of(app.query_one(Histograms)).startswith("pre-activations")
 
 
 # ---- a recording ---------------------------------------------------------------------------------

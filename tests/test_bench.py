@@ -23,6 +23,8 @@ def test_quick_bench_reports_every_budgeted_figure(tmp_path):
     for name in (
         "probe every 10 / bare",
         "probe every 1 / bare",
+        "watch every auto / bare",
+        "watch every 10 / bare",
         "p99",
         "max",
         "160x50, 10 layers, 1e+03 points",

@@ -204,7 +204,7 @@ def test_unknown_extra_fields_are_ignored():
 
     head = strict_loads(encode(header()))
     head["host"] = "box"
-    head["layers"][0]["params"] = 48
+    head["layers"][0]["flops"] = 48
     assert decode(json.dumps(head)) == header()
 
 
@@ -229,8 +229,8 @@ def test_unknown_extra_fields_are_ignored():
         '{"type": "snapshot", "step": 1, "loss": "low", "accuracy": null, "lr": 0.1,'
         ' "elapsed_s": 0, "layers": []}',
         '{"type": "snapshot", "step": 1, "loss": null, "accuracy": null, "lr": 0.1,'
-        ' "elapsed_s": 0, "layers": [{"name": "0", "act": null, "grad_norm": 1,'
-        ' "weight_norm": 1}]}',
+        ' "elapsed_s": 0, "layers": [{"name": "0", "act": 5, "grad_norm": 1,'
+        ' "weight_norm": 1}]}',  # act: null is version 2's "no activation seen"
         '{"type": "snapshot", "step": 1, "loss": null, "accuracy": null, "lr": 0.1,'
         ' "elapsed_s": 0, "layers": "abc"}',
     ],

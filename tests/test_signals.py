@@ -3,18 +3,16 @@ and the trainer process goes with it."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
-import struct
 import subprocess
-import sys
-import termios
 import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from vgtui.record import spawn_in_pty
 
 ARGS = ["--depth", "2", "--width", "4", "--dataset", "xor", "--device", "cpu"]
 
@@ -49,18 +47,7 @@ def dashboard_in_pty():
     procs = []
 
     def start() -> subprocess.Popen:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "VGTUI_OFFLINE": "1"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "vgtui", *ARGS],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            env=env,
-            start_new_session=True,
-        )
-        os.close(slave)
+        proc, master = spawn_in_pty(ARGS, 100, 30, {"VGTUI_OFFLINE": "1"})
 
         def drain() -> None:
             while True:

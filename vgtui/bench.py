@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import re
+import select
+import signal
 import statistics
+import struct
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -55,6 +62,7 @@ class Plan:
     """How long each measurement runs (full, or ``--quick`` for the smoke test)."""
 
     probe_rounds: int = 8
+    watch_steps: float = 1.0  # scales the steps per round of `watch_overhead`
     lag_s: float = 10.0
     render_frames: int = 15
     key_presses: int = 3
@@ -62,11 +70,14 @@ class Plan:
     history_points: int = 1_000_000
     log_mb: int = 1024
     log_rounds: int = 5
+    pty_s: float = 20.0
+    pty_runs: tuple = (((80, 24), False), ((160, 50), False), ((160, 50), True))
 
     @classmethod
     def quick(cls) -> Plan:
         return cls(
             probe_rounds=1,
+            watch_steps=0.1,
             lag_s=1.0,
             render_frames=2,
             key_presses=1,
@@ -74,6 +85,8 @@ class Plan:
             history_points=5_000,
             log_mb=16,
             log_rounds=2,
+            pty_s=1.0,
+            pty_runs=(((80, 24), False),),
         )
 
 
@@ -124,6 +137,69 @@ def probe_overhead(plan: Plan) -> list[Figure]:
             figures.append(
                 Figure.check(
                     section, f"probe {name} / bare", statistics.median(ratios[name]), "x", budget
+                )
+            )
+    return figures
+
+
+# ---- 1b. watch() overhead ----------------------------------------------------------------------
+
+
+def watch_overhead(plan: Plan) -> list[Figure]:
+    """`vgtui.watch()` around the examples' own loops (cnn, transformer) against the same loop
+    bare: each runner has its own copy of the model, data and optimizer; rounds interleaved."""
+    import tempfile
+
+    import vgtui
+    from vgtui.examples import cnn, transformer
+
+    figures = []
+    models = (("cnn", cnn.build, 200), ("transformer", lambda: transformer.build()[0], 30))
+    for name, build, round_steps in models:
+        steps = max(2, int(round_steps * plan.watch_steps))
+        runners: dict[str, Callable[[], object]] = {"bare": build().bare_step}
+        probes = []
+        with tempfile.TemporaryDirectory() as folder:
+            for every in ("auto", 10):
+                example = build()
+                probe = vgtui.watch(
+                    example.model,
+                    log=Path(folder) / f"{every}.jsonl",
+                    every=every,
+                    optimizer=example.optimizer,
+                )
+                probes.append(probe)
+                runners[f"every {every}"] = lambda e=example, p=probe: p.step(e.bare_step())
+            for run in runners.values():  # warm up allocations, the autograd graph, the log
+                for _ in range(3):
+                    run()
+            seconds = dict.fromkeys(runners, 0.0)
+            ratios: dict[str, list[float]] = {n: [] for n in runners if n != "bare"}
+            for _ in range(plan.probe_rounds):
+                took = {}
+                for runner, run in runners.items():
+                    started = time.perf_counter()
+                    for _ in range(steps):
+                        run()
+                    took[runner] = time.perf_counter() - started
+                    seconds[runner] += took[runner]
+                for runner in ratios:
+                    ratios[runner].append(took["bare"] / took[runner])
+            for probe in probes:
+                probe.close()
+        total = steps * plan.probe_rounds
+        section = f"watch() overhead, examples' {name}"
+        figures.append(Figure(section, "bare loop", total / seconds["bare"], "steps/s"))
+        for every, budget in (("auto", ">= 0.97"), ("10", ">= 0.95")):
+            runner = f"every {every}"
+            figures.append(Figure(section, f"watch {runner}", total / seconds[runner], "steps/s"))
+            figures.append(
+                Figure.check(
+                    section,
+                    f"watch {runner} / bare",
+                    statistics.median(ratios[runner]),
+                    "x",
+                    budget,
                 )
             )
     return figures
@@ -239,83 +315,120 @@ def drained_rate(config: RunConfig, seconds: float) -> float:
 # ---- 3. render cost ------------------------------------------------------------------------------
 
 
-def recorded_run(depth: int, snapshots: int = 2) -> list:
-    """A header and a few real snapshots of a ``depth``-layer run (every step snapshotted)."""
-    trainer = Trainer(RunConfig(depth=depth, device="cpu", every=1))
+def recorded_run(depth: int, snapshots: int = 2, every: int = 1) -> list:
+    """A header and ``snapshots`` real snapshots of a ``depth``-layer run, one every ``every``
+    steps (step 1 first)."""
+    trainer = Trainer(RunConfig(depth=depth, device="cpu", every=every))
     records = [trainer.header]
     while len(records) <= snapshots:
         records += trainer.step()
     return records
 
 
-def full_frame(app) -> float:
-    """Milliseconds for one frame with new data, through Textual's own repaint path: the data
-    widgets take the snapshot and re-render every line from scratch, the compositor builds the
-    screen update, and the update is encoded for the terminal (the layout is unchanged between
-    frames, as it is in a running dashboard; the static containers keep their cached lines)."""
-    from vgtui.ui.widgets.curves import Curves
-    from vgtui.ui.widgets.gradients import GradientBars
-    from vgtui.ui.widgets.histograms import Histograms
-    from vgtui.ui.widgets.status import StatusLine
+def frame(app, snap: Snapshot | None = None, full: bool = False) -> tuple[float, int]:
+    """(milliseconds, bytes) of one frame through Textual's own repaint path.
+
+    The app draws ``snap`` (its widgets rebuild their lines and mark the changed ones; with
+    ``full``, every line is drawn again, as after a restart or a resize), then what Textual's
+    update timer does: the compositor renders the dirty regions, and the update is encoded for the
+    terminal.
+    """
+    from vgtui.ui.widgets.lines import LineView
 
     started = time.perf_counter()
+    screen = app.screen
+    views = list(screen.query(LineView))
+    if full:
+        for view in views:
+            view.invalidate()
+    if snap is not None:
+        app.latest = snap
     app.dirty = True
     app.render_frame()
-    screen = app.screen
-    for cls in (Histograms, GradientBars, Curves, StatusLine):
-        widget = app.query_one(cls)
-        widget._set_dirty()
-        screen._dirty_widgets.add(widget)
-    screen._compositor.update_widgets(screen._dirty_widgets)
-    update = screen._compositor.render_update()
-    screen._dirty_widgets.clear()
-    app.console._render_buffer(app.console.render(update))
-    return (time.perf_counter() - started) * 1000
+    taller = [view for view in views if view._layout_required]
+    for view in taller:  # what Textual does when a widget's height changed
+        view._layout_required = False
+        for ancestor in view.ancestors_with_self:
+            if ancestor is screen:
+                break
+            ancestor._clear_arrangement_cache()
+            ancestor._layout_updates += 1
+    if taller or screen._layout_required:
+        screen._refresh_layout()
+        screen._layout_required = False
+    for widget in views:
+        if widget._repaint_required:  # what each widget's idle check posts to the screen
+            widget._repaint_required = False
+            screen._dirty_widgets.add(widget)
+    sent = 0
+    if screen._dirty_widgets:
+        screen._compositor.update_widgets(screen._dirty_widgets)
+        update = screen._compositor.render_update(screen_stack=app._background_screens)
+        screen._dirty_widgets.clear()
+        if update is not None:
+            sent = len(update.render_segments(app.console).encode())
+    return (time.perf_counter() - started) * 1000, sent
 
 
 def render_cost(plan: Plan) -> list[Figure]:
-    """One full frame at three terminal sizes, 10 and 50 layers, short and very long history.
+    """Frames at three terminal sizes with 10 and 50 layers: a new snapshot (the steady state),
+    a full repaint, and the same frame over a short and a very long history.
 
-    The short and the long history are drawn alternately in one app, frame by frame, so that
-    their ratio is not the machine's drift between two runs.
+    Steady frames draw consecutive snapshots of a real run (one every 10 steps, as a fast model
+    sends them), each adding a point to the curves. The short and the long history are drawn
+    alternately in one app, frame by frame, so that their ratio is not the machine's drift.
     """
     from vgtui.ui.app import VgtuiApp
     from vgtui.ui.history import RunHistory
     from vgtui.ui.source import ReplaySource
 
-    section = "render cost (one full frame)"
+    section = "render cost (one frame)"
     figures = []
     lengths = (1_000, plan.history_points)
+    budgets = {((160, 50), 10): "<= 10", ((240, 70), 50): "<= 20"}
     for depth in (10, 50):
-        records = recorded_run(depth)
+        records = recorded_run(depth, snapshots=20, every=10)
         header, snaps = records[0], [r for r in records if isinstance(r, Snapshot)]
-        histories = []
-        for points in lengths:
+
+        def history(points: int, header=header, snaps=snaps) -> RunHistory:
             run = RunHistory(header)
             for step in range(1, points + 1):
                 run.add(replace(snaps[step % len(snaps)], step=step))
-            histories.append(run)
+            return run
+
+        histories = [history(points) for points in lengths]
         for size in SIZES:
 
             async def measure(size=size, depth=depth, histories=histories, snaps=snaps):
                 app = VgtuiApp(RunConfig(depth=depth), source_factory=lambda c: ReplaySource([]))
-                times: list[list[float]] = [[] for _ in histories]
+                steady, full, sent = [], [], []
+                alternate: list[list[float]] = [[] for _ in histories]
                 async with app.run_test(size=size) as pilot:
                     await pilot.pause()
+                    run = app.book.runs = [history(lengths[0])]
+                    frame(app, snaps[0])
+                    for i in range(plan.render_frames * 2):
+                        run[0].add(replace(snaps[i % len(snaps)], step=lengths[0] + 1 + i))
+                        ms, size_b = frame(app, snaps[i % len(snaps)])
+                        steady.append(ms)
+                        sent.append(size_b)
+                        full.append(frame(app, full=True)[0])
                     for i in range(plan.render_frames * len(histories)):
                         which = i % len(histories)
                         app.book.runs = [histories[which]]
-                        app.latest = snaps[i % len(snaps)]
-                        times[which].append(full_frame(app))
-                return [statistics.median(t) for t in times]
+                        alternate[which].append(frame(app, snaps[i % len(snaps)])[0])
+                medians = [statistics.median(t) for t in alternate]
+                return statistics.median(steady), statistics.median(full), sent, medians
 
-            medians = asyncio.run(measure())
-            for points, ms in zip(lengths, medians, strict=True):
-                name = f"{size[0]}x{size[1]}, {depth} layers, {fmt_num(points)} points"
-                if size == (160, 50) and depth == 10 and points == lengths[0]:
-                    figures.append(Figure.check(section, name, ms, "ms", "<= 20"))
-                else:
-                    figures.append(Figure(section, name, ms, "ms"))
+            steady, full, sent, medians = asyncio.run(measure())
+            where = f"{size[0]}x{size[1]}, {depth} layers"
+            name = f"{where}, {fmt_num(lengths[0])} points"
+            if (size, depth) in budgets:
+                figures.append(Figure.check(section, name, steady, "ms", budgets[size, depth]))
+            else:
+                figures.append(Figure(section, name, steady, "ms"))
+            figures.append(Figure(section, f"{where}: bytes per frame", statistics.mean(sent), "B"))
+            figures.append(Figure(section, f"{where}: full repaint", full, "ms"))
             if depth == 10:
                 figures.append(
                     Figure.check(
@@ -387,30 +500,20 @@ def rss_mb(pid: int) -> float:
 
 
 def memory(plan: Plan) -> list[Figure]:
-    """RSS of the UI and trainer processes after 1,000 and after many steps of a fast config."""
-    from vgtui.ui.app import VgtuiApp
-
-    config = RunConfig(depth=2, width=8, dataset="xor", device="cpu")
+    """The real dashboard process (no torch in it) and its trainer: the UI's first frame, and
+    their memory after 1,000 and after many steps of a fast config."""
+    argv = ("--dataset", "xor", "--depth", "2", "--width", "8", "--device", "cpu")
     readings: dict[int, tuple[float, float]] = {}
-
-    async def measure() -> None:
-        app = VgtuiApp(config)
-        async with app.run_test(size=(160, 50)):
-            for target in (1_000, plan.memory_steps):
-                await _wait(
-                    lambda t=target: app.latest is not None and app.latest.step >= t,
-                    900,
-                    f"step {target}",
-                )
-                readings[target] = (rss_mb(os.getpid()), rss_mb(app.source.pid))
-
-    asyncio.run(measure())
+    with DashboardInPty((160, 50), argv) as app:
+        first_frame = app.wait_for(lambda: b"quit" in app.tail, 60, "the first frame")
+        for target in (1_000, plan.memory_steps):
+            app.wait_for(lambda t=target: app.step() >= t, 900, f"step {target}")
+            readings[target] = (rss_mb(app.proc.pid), rss_mb(app.trainer_pid()))
     (ui0, tr0), (ui1, tr1) = readings[1_000], readings[plan.memory_steps]
-    section = (
-        f"memory, 1k -> {fmt_num(plan.memory_steps)} steps ({config.depth}x{config.width} xor)"
-    )
+    section = f"dashboard process, 1k -> {fmt_num(plan.memory_steps)} steps (2x8 xor)"
     return [
-        Figure(section, "UI at 1k steps", ui0, "MB"),
+        Figure.check(section, "first frame after launch", first_frame, "s", "<= 1.0"),
+        Figure.check(section, "UI at 1k steps", ui0, "MB", "<= 150"),
         Figure(section, "trainer at 1k steps", tr0, "MB"),
         Figure.check(section, "UI growth", ui1 - ui0, "MB", "<= 20"),
         Figure.check(section, "trainer growth", tr1 - tr0, "MB", "<= 20"),
@@ -529,6 +632,130 @@ def log_open(plan: Plan) -> list[Figure]:
             Figure(section, "poll, nothing new", idle, "us"),
             Figure(section, "poll, one new snapshot", statistics.median(grown), "ms"),
         ]
+
+
+# ---- 7. bytes to the terminal --------------------------------------------------------------------
+
+REMOTE_ENV = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
+
+
+class DashboardInPty:
+    """The real ``vgtui`` (its CLI, its trainer process) in a pseudo-terminal of ``size``, as a
+    user runs it (TERM=xterm-256color; an SSH session's environment if ``remote``).
+
+    A context manager: on leaving, the whole process group (dashboard and trainer) is killed,
+    whatever happened. Everything written to the terminal is read as it comes (``read``),
+    counted in ``written`` and kept in ``tail`` (the last 64 KiB) to look for text in.
+    """
+
+    def __init__(self, size: tuple[int, int], argv: tuple[str, ...] = (), remote: bool = False):
+        self.size, self.argv, self.remote = size, argv, remote
+        self.written = 0
+        self.tail = b""
+
+    def __enter__(self) -> DashboardInPty:
+        import fcntl  # POSIX only, like the pty itself
+        import termios
+
+        cols, rows = self.size
+        self.fd, child = os.openpty()
+        fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        drop = (*REMOTE_ENV, "COLUMNS", "LINES", "COLORTERM", "NO_COLOR", "TEXTUAL")
+        env = {k: v for k, v in os.environ.items() if k not in drop}
+        env["TERM"] = "xterm-256color"
+        if self.remote:
+            env["SSH_CONNECTION"] = "10.0.0.2 50000 10.0.0.1 22"
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "vgtui", *self.argv],
+            stdin=child,
+            stdout=child,
+            stderr=child,
+            env=env,
+            start_new_session=True,  # its own process group: the trainer child goes with it
+            close_fds=True,
+        )
+        os.close(child)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.drain(0.5)
+            self.proc.wait(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # the group: nothing is left behind
+        self.proc.wait()
+        os.close(self.fd)
+
+    def read(self, timeout: float) -> int:
+        """Take what the app wrote within ``timeout`` seconds; returns how many bytes."""
+        if not select.select([self.fd], [], [], timeout)[0]:
+            return 0
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:  # the other side closed
+            return 0
+        self.written += len(data)
+        self.tail = (self.tail + data)[-65536:]
+        return len(data)
+
+    def drain(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.read(0.05)
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float, what: str) -> float:
+        """Read until ``condition()``; returns the seconds since launch."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"bench: vgtui at {self.size} never showed {what}")
+            self.read(0.05)
+        return time.perf_counter() - self.started
+
+    def step(self) -> int:
+        """The last step count the status line showed (0 before any)."""
+        shown = re.findall(rb"  step ([\d,]+)", self.tail)  # the status line's, not an axis
+        return int(shown[-1].replace(b",", b"")) if shown else 0
+
+    def trainer_pid(self) -> int:
+        """The trainer process: the dashboard's child that multiprocessing spawned."""
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                stat = (entry / "stat").read_text()
+                parent = int(stat.rsplit(")", 1)[1].split()[1])
+                if parent == self.proc.pid and b"spawn_main" in (entry / "cmdline").read_bytes():
+                    return int(entry.name)
+        return 0
+
+
+def terminal_bytes_per_s(
+    size: tuple[int, int], seconds: float, remote: bool = False, argv: tuple[str, ...] = ()
+) -> float:
+    """Bytes per second the real dashboard writes into its terminal in steady training: counted
+    once it shows a running trainer and the first frames of the run are out, for ``seconds``."""
+    with DashboardInPty(size, argv, remote) as app:
+        app.wait_for(lambda: b"running" in app.tail, 60, "a running trainer")
+        app.drain(2.0)  # past the first frames of the run
+        started, before = time.perf_counter(), app.written
+        while time.perf_counter() - started < seconds:
+            app.read(0.1)
+        return (app.written - before) / (time.perf_counter() - started)
+
+
+def terminal_bytes(plan: Plan) -> list[Figure]:
+    """The real app in a pty at 80x24 and 160x50 (and 160x50 as an SSH session sees it)."""
+    section = "bytes to the terminal (real app, steady training)"
+    figures = []
+    for size, remote in plan.pty_runs:
+        rate = terminal_bytes_per_s(size, plan.pty_s, remote) / 1024
+        name = f"{size[0]}x{size[1]}" + (" over ssh" if remote else "")
+        if size == (160, 50) and not remote:
+            figures.append(Figure.check(section, name, rate, "KiB/s", "<= 64"))
+        else:
+            figures.append(Figure(section, name, rate, "KiB/s"))
     return figures
 
 
@@ -536,11 +763,13 @@ def log_open(plan: Plan) -> list[Figure]:
 
 SECTIONS: dict[str, Callable[[Plan], list[Figure]]] = {
     "probe": probe_overhead,
+    "watch": watch_overhead,
     "ui": ui_responsiveness,
     "render": render_cost,
     "key": key_to_effect,
     "memory": memory,
     "log": log_open,
+    "bytes": terminal_bytes,
 }
 
 

@@ -12,6 +12,7 @@ from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import ConfigError, DataError, describe
 from vgtui.engine.logfile import LogFileError, check_writable
 from vgtui.record import main_with_recording
+from vgtui.ui.framerate import LOCAL_FPS, REMOTE_FPS
 
 _HELP = {
     "activation": "activation function, name[:param] (see --list)",
@@ -90,7 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="headless: print the run as plots when it ends (as vgtui report does)",
     )
     parser.add_argument("--log", metavar="FILE", help="write the run log (JSON Lines) to FILE")
-    parser.add_argument("--fps", type=float, default=12.0, help="dashboard frames per second")
+    parser.add_argument(
+        "--fps",
+        type=float,
+        default=None,
+        help=f"dashboard frames per second (default: {LOCAL_FPS:g}, {REMOTE_FPS:g} over SSH)",
+    )
     config = parser.add_argument_group("run configuration")
     for f in dataclasses.fields(RunConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -144,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(err.as_flag())
     if args.report and not args.headless:
         return fail("--report needs --headless (for a log on disk: vgtui report FILE)")
-    if args.fps <= 0:
+    if args.fps is not None and args.fps <= 0:
         return fail(f"--fps: {args.fps!r} is not valid; expected a number > 0")
     if args.log:
         try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-BLOCKS = " ▁▂▃▄▅▆▇█"
+BLOCKS = " ▁▂▃▄▅▆▇█"  # vertical eighths of a cell, empty to full (sparklines, histograms)
+BARS = " ▏▎▍▌▋▊▉█"  # horizontal eighths of a cell, empty to full (bar charts)
 
 
 def fmt_num(value: float | None) -> str:
@@ -16,6 +17,23 @@ def fmt_num(value: float | None) -> str:
     if value == 0 or 1e-3 <= abs(value) < 1e4:
         return f"{value:.3g}"
     return f"{value:.1e}"
+
+
+def fmt_steps(step: float) -> str:
+    """A step count as people read it: 3,110; 45,000; 1.2M; 3.4B."""
+    step = round(step)
+    for size, unit in ((1e9, "B"), (1e6, "M")):
+        if abs(step) >= size * 0.9995:  # 999,999,999 reads 1.0B, not 1,000M
+            value = step / size
+            return f"{value:.1f}{unit}" if abs(value) < 10 else f"{value:,.0f}{unit}"
+    return f"{step:,}"
+
+
+def hbar(eighths: int, width: int) -> str:
+    """A horizontal bar ``eighths`` eighths of a cell long, padded to ``width`` cells."""
+    eighths = max(0, min(width * 8, eighths))
+    full, rest = divmod(eighths, 8)
+    return ("█" * full + (BARS[rest] if rest else "")).ljust(width)
 
 
 def log10_or_none(value: float | None) -> float | None:

@@ -86,6 +86,26 @@ class CastWriter:
         self.file.close()
 
 
+def spawn_in_pty(
+    argv: list[str], cols: int, rows: int, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int]:
+    """Start ``vgtui ARGV`` on a new pseudo-terminal of ``cols`` x ``rows`` (TERM
+    xterm-256color, its own session); returns the process and the terminal's master end, from
+    which everything the app writes can be read."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "vgtui", *argv],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "xterm-256color", **(env or {})},
+        start_new_session=True,
+    )
+    os.close(slave)
+    return child, master
+
+
 def record(argv: list[str], path: str, size: tuple[int, int] | None, title: str) -> int:
     """Run ``vgtui ARGV`` in a pseudo-terminal and record it to ``path``; returns its exit code.
 
@@ -97,18 +117,7 @@ def record(argv: list[str], path: str, size: tuple[int, int] | None, title: str)
     if size is None:
         size = os.get_terminal_size() if interactive else os.terminal_size(DEFAULT_SIZE)
     cols, rows = size[0], size[1]
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
-    child = subprocess.Popen(
-        [sys.executable, "-m", "vgtui", *argv],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(slave)
+    child, master = spawn_in_pty(argv, cols, rows, {"COLORTERM": "truecolor"})
     cast = CastWriter(path, cols, rows, title)
     saved = termios.tcgetattr(sys.stdin) if interactive else None
     previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())

@@ -1,5 +1,5 @@
-"""The run log v1 (`docs/run-log.md`): JSON Lines encoding, an order-checking writer, a tolerant
-incremental reader, and the headless summary.
+"""The run log (`docs/run-log.md`, versions 1 and 2): JSON Lines encoding, an order-checking
+writer, a tolerant incremental reader, and the headless summary.
 
 Records are the dataclasses of `vgtui.engine.records`; this module only adds the line encoding
 (non-finite numbers as the strings ``"nan"``, ``"inf"``, ``"-inf"``) and the rules around it.
@@ -7,6 +7,7 @@ Records are the dataclasses of `vgtui.engine.records`; this module only adds the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -23,16 +24,17 @@ from vgtui.engine.records import (
     End,
     Event,
     Hist,
+    LayerInfo,
     LayerStats,
+    ParamStats,
     Record,
     RunHeader,
     Snapshot,
     Stats,
     from_dict,
     to_dict,
+    uses_v2,
 )
-
-VERSION = 1
 
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 # Keys whose values are genuine strings (or, for config, free-form): never read as numbers.
@@ -49,6 +51,8 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
+        if all(type(v) is int for v in obj):  # histogram counts: nothing to convert
+            return list(obj)
         return [json_safe(v) for v in obj]
     if isinstance(obj, np.ndarray):
         return json_safe(obj.tolist())
@@ -75,7 +79,11 @@ def encode(record: Record) -> str:
     """One run log line for `record` (compact JSON, no trailing newline)."""
     if type(record) not in RECORD_TYPES.values():
         raise TypeError(f"not a run log record: {type(record).__name__}")
-    return json.dumps(json_safe(to_dict(record)), separators=(",", ":"), allow_nan=False)
+    body = to_dict(record)
+    try:  # the common case: nothing to convert (json_safe walks every value)
+        return json.dumps(body, separators=(",", ":"), allow_nan=False)
+    except (ValueError, TypeError):  # a non-finite float, or a numpy value
+        return json.dumps(json_safe(body), separators=(",", ":"), allow_nan=False)
 
 
 # -- shape checks: a line that parses but does not hold the record's fields is broken too --------
@@ -110,14 +118,34 @@ def _stats_ok(s: Stats | None) -> bool:
     )
 
 
+def _param_ok(p: ParamStats) -> bool:
+    return isinstance(p.name, str) and all(
+        map(_opt_num, (p.grad_norm, p.weight_norm, p.update_ratio))
+    )
+
+
 def _layer_ok(x: LayerStats) -> bool:
     return (
         isinstance(x.name, str)
-        and _stats_ok(x.act)
+        and (x.act is None or _stats_ok(x.act))
         and (x.preact is None or _stats_ok(x.preact))
         and all(map(_opt_num, (x.grad_norm, x.weight_norm, x.dead_frac, x.sat_frac)))
         and _opt_num(x.update_ratio)
         and (x.grad is None or _hist_ok(x.grad))
+        and (x.params is None or all(map(_param_ok, x.params)))
+    )
+
+
+def _layer_info_ok(x: LayerInfo) -> bool:
+    return (
+        isinstance(x.name, str)
+        and isinstance(x.kind, str)
+        and _is_int(x.fan_in)
+        and _is_int(x.fan_out)
+        and (
+            x.params is None
+            or all(isinstance(p.name, str) and all(map(_is_int, p.shape)) for p in x.params)
+        )
     )
 
 
@@ -127,13 +155,7 @@ def _record_ok(r: Record) -> bool:
             isinstance(r.config, dict)
             and isinstance(r.started, str)
             and _is_int(r.version)
-            and all(
-                isinstance(x.name, str)
-                and isinstance(x.kind, str)
-                and _is_int(x.fan_in)
-                and _is_int(x.fan_out)
-                for x in r.layers
-            )
+            and all(map(_layer_info_ok, r.layers))
         )
     if isinstance(r, Snapshot):
         return (
@@ -142,6 +164,10 @@ def _record_ok(r: Record) -> bool:
             and _is_num(r.lr)
             and _is_num(r.elapsed_s)
             and all(map(_layer_ok, r.layers))
+            and (
+                r.scalars is None
+                or all(isinstance(k, str) and _is_num(v) for k, v in r.scalars.items())
+            )
         )
     if isinstance(r, Event):
         return _is_int(r.step) and isinstance(r.kind, str) and isinstance(r.message, str)
@@ -174,6 +200,9 @@ class RunLogWriter:
     """Writes records to a run log, one whole flushed line each, refusing to break the order
     rules: a header first and only once, snapshot steps strictly increasing, nothing after the end.
 
+    A header that uses a version 2 field is written as version 2; a version 2 snapshot in a log
+    whose header said version 1 is refused (the producer declares version 2 in its header).
+
     Opens `target` for writing (creating parent folders) when it is a path; a text file object is
     written to as it is and left open by `close()`.
     """
@@ -192,9 +221,13 @@ class RunLogWriter:
         self._started = False
         self._ended = False
         self._last_step: int | None = None
+        self._version = 1
 
     def write(self, record: Record) -> None:
         """Append `record` as one line and flush; ValueError where it breaks the order rules."""
+        v2 = uses_v2(record)
+        if isinstance(record, RunHeader) and v2 and record.version < 2:
+            record = dataclasses.replace(record, version=2)
         line = encode(record) + "\n"
         with self._lock:
             if self._closed:
@@ -210,10 +243,14 @@ class RunLogWriter:
             last = self._last_step
             if isinstance(record, Snapshot) and last is not None and record.step <= last:
                 raise ValueError(f"snapshot step {record.step} after step {last}: must increase")
+            if v2 and self._version < 2 and not isinstance(record, RunHeader):
+                raise ValueError("a version 2 record in a version 1 log (declare 2 in the header)")
             self._file.write(line)
             self._file.flush()
             self._started = True
-            if isinstance(record, Snapshot):
+            if isinstance(record, RunHeader):
+                self._version = record.version
+            elif isinstance(record, Snapshot):
                 self._last_step = record.step
             elif isinstance(record, End):
                 self._ended = True
@@ -347,7 +384,7 @@ def summary(log: RunLog) -> dict[str, Any]:
         {
             "name": x.name,
             "grad_norm": x.grad_norm,
-            "act_std": x.act.std,
+            "act_std": x.act.std if x.act is not None else None,
             "dead_frac": x.dead_frac,
             "sat_frac": x.sat_frac,
         }
@@ -366,7 +403,6 @@ def summary(log: RunLog) -> dict[str, Any]:
 
 
 __all__ = [
-    "VERSION",
     "LogReader",
     "RunLog",
     "RunLogWriter",

@@ -10,8 +10,10 @@ import asyncio
 import contextlib
 import gc
 import os
+import re
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -27,17 +29,41 @@ from vgtui.engine import activations, initializers
 from vgtui.engine.config import DATASETS, DEPTHS, OPTIMIZERS, WIDTHS, RunConfig
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
+from vgtui.lesson import LessonPlayer
+from vgtui.ui.framerate import frame_rate, frame_rate_note
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.history import RunBook
+from vgtui.ui.lesson_driver import LessonDriver
 from vgtui.ui.messages import EventArrived, RunEnded, RunStarted, SnapshotArrived, SourceFailed
 from vgtui.ui.source import Source, SourceClosed, TrainerSource, reap_all
 from vgtui.ui.widgets.curves import Curves
 from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
-from vgtui.ui.widgets.status import StatusLine, status_text
+from vgtui.ui.widgets.signal import SignalBars
+from vgtui.ui.widgets.snapshot_view import SnapshotView
+from vgtui.ui.widgets.status import StatusLine, status_line
 
 DROPOUTS = [0.0, 0.2, 0.5]
 EXIT_GRACE_S = 3.0  # after SIGTERM/SIGHUP, how long a hung shutdown may take
+RATE_WINDOW_S = 1.0  # steps/s is measured over about this much training time
+
+
+OWN_ERROR = re.compile(r"^(?:[\w.]+\.)?(?:ConfigError|DataError):\s*")  # says nothing more
+
+
+def error_lines(message: str, config: RunConfig) -> str:
+    """A trainer's error as one line, and the way out.
+
+    The trainer sends one line; anything longer (a traceback) is cut to its last line, the one
+    that says what went wrong.
+    """
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    what = OWN_ERROR.sub("", lines[-1]) if lines else "the trainer stopped with an error"
+    if config.dataset == "mnist" and "MNIST" in what:
+        way_out = "press d for the next dataset, or put the files there and press r"
+    else:
+        way_out = "press r to restart"
+    return f"{what}\n{way_out}"
 
 
 def cycle(choices: list, current: object, step: int = 1) -> object:
@@ -147,6 +173,11 @@ class VgtuiApp(App[int]):
         ),
         Binding("e", "screenshot", "screenshot", show=False, tooltip="save an SVG screenshot"),
         Binding("question_mark", "help", "help", key_display="?", tooltip="this help"),
+        # Priority: a focused scroll view would take left/right for itself.
+        Binding(
+            "right", "lesson(1)", "next step", priority=True, tooltip="lesson: the next step now"
+        ),
+        Binding("left", "lesson(-1)", "prev step", priority=True, tooltip="lesson: back one step"),
         Binding("q", "quit", "quit", tooltip="quit (stops the trainer)"),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True, tooltip="quit"),
     ]
@@ -155,20 +186,23 @@ class VgtuiApp(App[int]):
         self,
         config: RunConfig,
         source_factory: SourceFactory | None = None,
-        fps: float = 12.0,
+        fps: float | None = None,
         log_path: str | None = None,
+        lesson: LessonDriver | None = None,
     ) -> None:
         super().__init__()
+        self.lesson = lesson
         self.config = config
-        self.fps = fps
+        self.fps = frame_rate(fps)
+        self.fps_note = frame_rate_note(self.fps, fps)  # said in the status line
         self.log_path = log_path
         self.source_factory = source_factory or (
-            lambda c: TrainerSource(c, log_path=log_path, snapshot_hz=fps)
+            lambda c: TrainerSource(c, log_path=log_path, snapshot_hz=self.fps)
         )
         self.source: Source | None = None
         self.book = RunBook()
         self.latest: Snapshot | None = None
-        self.previous: Snapshot | None = None
+        self.recent: deque[tuple[int, float]] = deque()  # (step, elapsed_s) of recent snapshots
         self.device = config.device
         self.state = "starting"
         self.paused = False
@@ -181,6 +215,8 @@ class VgtuiApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
+        if self.lesson is not None:
+            yield Static(self.lesson.caption(), id="caption")
         yield Static(id="error")
         with Horizontal(id="main"):
             with VerticalScroll(id="left"):
@@ -188,12 +224,17 @@ class VgtuiApp(App[int]):
             with Vertical(id="right"):
                 yield GradientBars(id="gradients")
                 yield Curves(self.book, id="curves")
+                yield SignalBars(id="signal")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         # Everything alive now (torch, Textual, the app) lives as long as the process: keep it out
         # of the garbage collector's full passes, which otherwise stall the event loop ~150 ms.
         gc.freeze()
+        self.views = list(self.query(SnapshotView))
+        self.curves = self.query_one(Curves)
+        self.status = self.query_one(StatusLine)
+        self.show_views()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):  # before the trainer starts: nothing escapes
             # Not possible off the main thread (tests) or on some platforms: then skip.
@@ -201,6 +242,8 @@ class VgtuiApp(App[int]):
                 loop.add_signal_handler(sig, self.on_terminate_signal, sig)
         self.start_source()
         self.set_interval(1 / self.fps, self.render_frame)
+        if self.lesson is not None:
+            self.lesson.attach(self)
         self.render_frame()
 
     def on_unmount(self) -> None:
@@ -274,17 +317,28 @@ class VgtuiApp(App[int]):
         # The header is the truth about the run (a recording's config is not the command line's).
         with contextlib.suppress(ConfigError, TypeError):
             self.config = RunConfig.from_dict({**header, "device": self.config.device})
-        self.latest = self.previous = None
+        self.latest = None
+        self.recent.clear()
+        for view in self.views:
+            view.steady.clear()  # a new run's bars start from their own lengths
+        self.show_views()
         self.state = "replay" if not self.source or not self.source.live else "running"
         self.paused = False
         self.set_error("")
         self.dirty = True
+        if self.lesson is not None:
+            self.lesson.started()
 
     def on_snapshot_arrived(self, message: SnapshotArrived) -> None:
-        self.previous, self.latest = self.latest, message.snapshot
+        snap = self.latest = message.snapshot
+        self.recent.append((snap.step, snap.elapsed_s))
+        while len(self.recent) > 2 and snap.elapsed_s - self.recent[1][1] >= RATE_WINDOW_S:
+            self.recent.popleft()
         if self.state == "starting":
             self.state = "running"
         self.dirty = True
+        if self.lesson is not None:
+            self.lesson.snapshot(message.snapshot)
 
     def on_event_arrived(self, message: EventArrived) -> None:
         event = message.event
@@ -293,7 +347,9 @@ class VgtuiApp(App[int]):
             self.notify(event.message, title="diverged", severity="error", timeout=8)
         elif event.kind == "error":
             self.state = "error"
-            self.set_error(event.message)
+            self.set_error(error_lines(event.message, self.config))
+            if self.lesson is not None:
+                self.lesson.failed()
         elif event.kind in ("paused", "resumed"):
             self.paused = event.kind == "paused"
             self.state = "paused" if self.paused else "running"
@@ -307,6 +363,8 @@ class VgtuiApp(App[int]):
         if message.end.reason == "done":
             self.state = "done"
         self.dirty = True
+        if self.lesson is not None:
+            self.lesson.ended()
 
     def on_source_failed(self, message: SourceFailed) -> None:
         self.source_failed = True
@@ -322,31 +380,40 @@ class VgtuiApp(App[int]):
 
     # ---- rendering ----------------------------------------------------------------------------
 
+    def show_views(self) -> None:
+        """A forward-only run has no gradients and no loss: the signal's spread takes their room."""
+        forward = self.config.forward_only
+        self.query_one(GradientBars).display = not forward
+        self.query_one(Curves).display = not forward
+        self.query_one(SignalBars).display = forward
+
     def render_frame(self) -> None:
-        """Repaint from the latest snapshot, at most once per timer tick."""
+        """Draw the latest snapshot, at most once per timer tick: each widget repaints only the
+        lines that changed, and asks for nothing when none did."""
         if not self.dirty or not self.is_running:  # not running: shutting down, widgets going
             return
         self.dirty = False
         snap = self.latest
+        step = snap.step if snap else 0
+        rate = self.rate() if self.state == "running" else None  # paused, done: nothing trains
         with self.batch_update():
-            self.query_one(Histograms).snapshot = snap
-            self.query_one(GradientBars).snapshot = snap
-            self.query_one(Curves).refresh()
-            self.query_one(StatusLine).update(
-                status_text(
-                    self.config, self.device, snap.step if snap else 0, self.rate(), self.state
-                ),
-                layout=False,  # one line, always: no reflow of the screen
+            for view in self.views:
+                if view.display:
+                    view.show(snap)
+            if self.curves.display:
+                self.curves.redraw()
+            self.status.show(
+                status_line(self.config, self.device, step, rate, self.state, self.fps_note)
             )
         if snap is not None:
             self.snapshots_shown += 1
 
     def rate(self) -> float | None:
-        """Training steps per second, from the last two snapshots' training time."""
-        a, b = self.previous, self.latest
-        if a is None or b is None or b.elapsed_s <= a.elapsed_s:
+        """Training steps per second over the last second or so of training time."""
+        if len(self.recent) < 2:
             return None
-        return (b.step - a.step) / (b.elapsed_s - a.elapsed_s)
+        (s0, t0), (s1, t1) = self.recent[0], self.recent[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else None
 
     # ---- actions ------------------------------------------------------------------------------
 
@@ -368,6 +435,30 @@ class VgtuiApp(App[int]):
         self.source.send(("restart", self.config.to_dict()))
         self.state = "starting"
         self.dirty = True
+
+    def switch_run(self, config: RunConfig) -> None:
+        """A new run of ``config`` (a lesson's next step): restart the trainer with it."""
+        if self.source is not None and self.source.live and not self.source_failed:
+            self.config = config
+            self.source.send(("restart", config.to_dict()))
+            self.state = "starting"
+        else:
+            self.config = config
+            self.set_error("")
+            self.start_source()
+        self.dirty = True
+
+    def show_caption(self) -> None:
+        if self.lesson is not None:
+            self.query_one("#caption", Static).update(self.lesson.caption())
+
+    def action_lesson(self, by: int) -> None:
+        if self.lesson is not None:
+            self.lesson.go(by)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The lesson keys exist only while a lesson plays."""
+        return self.lesson is not None if action == "lesson" else True
 
     def action_activation(self, step: int) -> None:
         self.restart(activation=cycle(activations.NAMES, self.config.activation, step))
@@ -436,6 +527,8 @@ class VgtuiApp(App[int]):
         self.source.send(("pause",) if self.paused else ("resume",))
         self.state = "paused" if self.paused else "running"
         self.dirty = True
+        if self.lesson is not None:
+            self.lesson.paused(self.paused)
 
     def action_step(self) -> None:
         if not self.paused:
@@ -446,6 +539,7 @@ class VgtuiApp(App[int]):
     def action_preact(self) -> None:
         hist = self.query_one(Histograms)
         hist.preact = not hist.preact
+        hist.redraw()
         if self.source is not None and self.source.live and not self.source_failed:
             # The trainer summarises pre-activations only when asked; a restart keeps asking.
             self.config = self.config.replace(preact=hist.preact)
@@ -455,12 +549,16 @@ class VgtuiApp(App[int]):
         path = self.save_screenshot(path=os.getcwd())
         self.notify(f"saved {path}", title="screenshot", markup=False)
 
+    def available_bindings(self) -> list[Binding]:
+        """The bindings that act now (the lesson keys only while a lesson plays)."""
+        return [b for b in self.BINDINGS if self.check_action(b.action.split("(")[0], ())]
+
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.BINDINGS))
+        self.push_screen(HelpScreen(self.available_bindings()))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in self.BINDINGS:
+        for binding in self.available_bindings():
             if binding.action in ("quit",):
                 continue
             title = binding.tooltip.split(" (")[0] if binding.tooltip else binding.description
@@ -471,7 +569,24 @@ class VgtuiApp(App[int]):
             )
 
 
-def run_app(config: RunConfig, fps: float = 12.0, log_path: str | None = None) -> int:
+def run_lesson_app(
+    player: LessonPlayer,
+    fps: float | None = None,
+    exit_at_end: bool = False,
+    svg_dir: str | None = None,
+) -> int:
+    """Open the dashboard playing a lesson (see `vgtui.ui.lesson_driver`)."""
+    driver = LessonDriver(player, exit_at_end=exit_at_end, svg_dir=svg_dir)
+    app = VgtuiApp(driver.first_config, fps=fps, lesson=driver)
+    try:
+        app.run()
+    finally:
+        app.stop_source()
+        reap_all()
+    return app.return_code or 0
+
+
+def run_app(config: RunConfig, fps: float | None = None, log_path: str | None = None) -> int:
     """Open the dashboard; the trainer process is stopped whatever way the app ends."""
     app = VgtuiApp(config, fps=fps, log_path=log_path)
     try:

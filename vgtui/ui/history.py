@@ -3,26 +3,32 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+
+import numpy as np
 
 from vgtui.engine.records import RunHeader, Snapshot
 
 SERIES = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
-@dataclass
 class RunHistory:
-    """One run's scalar curves. Appended from the reader thread, read from the UI thread."""
+    """One run's scalar curves, at most ``limit`` points of each. Appended from the reader
+    thread, read from the UI thread.
 
-    header: RunHeader
-    limit: int = 4096
-    steps: list[int] = field(default_factory=list)
-    series: dict[str, list[float | None]] = field(
-        default_factory=lambda: {name: [] for name in SERIES}
-    )
-    stride: int = 1
-    seen: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    When full, every other point is dropped and from then on only every other snapshot is kept
+    (then every fourth, ...): the whole run's shape stays, in bounded memory and drawing time.
+    A missing value (no validation at that step, a forward-only run's loss) is NaN.
+    """
+
+    def __init__(self, header: RunHeader, limit: int = 4096) -> None:
+        self.header = header
+        self.limit = limit
+        self.steps = np.zeros(limit, dtype=np.int64)
+        self.values = np.full((len(SERIES), limit), np.nan)
+        self.count = 0  # points kept
+        self.stride = 1  # one snapshot in `stride` is kept
+        self.seen = 0  # snapshots offered
+        self.lock = threading.Lock()
 
     @property
     def label(self) -> str:
@@ -34,21 +40,27 @@ class RunHistory:
         if (self.seen - 1) % self.stride:
             return
         with self.lock:
-            self.steps.append(snap.step)
-            for name in SERIES:
-                self.series[name].append(getattr(snap, name))
-            if len(self.steps) >= self.limit:  # keep the whole run's shape in half the points
-                self.steps = self.steps[::2]
-                self.series = {k: v[::2] for k, v in self.series.items()}
+            n = self.count
+            self.steps[n] = snap.step
+            for row, name in enumerate(SERIES):
+                value = getattr(snap, name)
+                self.values[row, n] = np.nan if value is None else value
+            self.count = n + 1
+            if self.count >= self.limit:  # keep the whole run's shape in half the points
+                half = self.count // 2 + self.count % 2
+                self.steps[:half] = self.steps[: self.count : 2]
+                self.values[:, :half] = self.values[:, : self.count : 2]
+                self.values[:, half:] = np.nan
+                self.count = half
                 self.stride *= 2
 
-    def points(self, name: str) -> tuple[list[int], list[float]]:
-        """(steps, values) of one series, skipping missing values."""
+    def points(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, values) of one series, leaving out the steps where it has no value."""
         with self.lock:
-            pairs = [
-                (s, v) for s, v in zip(self.steps, self.series[name], strict=True) if v is not None
-            ]
-        return [s for s, _ in pairs], [v for _, v in pairs]
+            steps = self.steps[: self.count].copy()
+            values = self.values[SERIES.index(name), : self.count].copy()
+        known = ~np.isnan(values)
+        return steps[known], values[known]
 
 
 class RunBook:

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import math
-import textwrap
 
-from rich.console import Group, RenderableType
-from rich.text import Text
-
+from vgtui.engine.records import LayerStats, Snapshot
 from vgtui.format import fmt_num, log10_or_none
-from vgtui.ui.widgets.histograms import layer_label
-from vgtui.ui.widgets.snapshot_view import SnapshotView
+from vgtui.ui.widgets.log_bars import LogBars
 
-PARTIAL = " ▏▎▍▌▋▊▉█"
 EXPLODING = 1e3  # an absolute gradient norm this large is exploding whatever the ratio
 
 
@@ -51,48 +46,27 @@ def ratio_sentence(first: float | None, last: float | None) -> str:
     return f"layer 1 gets about as much gradient as the output layer ({first / last:.2g}x)"
 
 
-def bar(fraction: float, width: int) -> str:
-    eighths = max(0, min(width * 8, round(fraction * width * 8)))
-    full, rest = divmod(eighths, 8)
-    return ("█" * full + (PARTIAL[rest] if rest else "")).ljust(width)
+class GradientBars(LogBars):
+    """Gradient norm per layer, against the output layer's."""
 
+    TITLE = "gradient norm"
+    SPAN = (-8, 1)
 
-class GradientBars(SnapshotView):
-    """Bars over a log axis that adapts to cover at least 10^-8 .. 10^1."""
+    def value(self, layer: LayerStats) -> float | None:
+        return layer.grad_norm
 
-    DEFAULT_CSS = """
-    GradientBars { height: auto; padding: 0 1; }
-    """
+    def reference(self, values: list[float | None]) -> float | None:
+        return values[-1] if values else None
 
-    def render(self) -> RenderableType:
-        snap = self.snapshot
-        if snap is None:
-            return Text("gradient norms: waiting…", style="dim")
-        norms = [x.grad_norm for x in snap.layers]
-        if all(v is None for v in norms):
-            return Text("gradient norms: none (forward-only run: nothing is trained)", style="dim")
-        logs = [log10_or_none(v) for v in norms]
-        known = [v for v in logs if v is not None]
-        lo = min([-8.0, *[math.floor(v) for v in known]])
-        hi = max([1.0, *[math.ceil(v) for v in known]])
-        label_w = max(len(layer_label(x.name)) for x in snap.layers)
-        width = max(8, self.size.width - label_w - 24)
-        reference = norms[-1]
-        lines = [
-            Text(f"gradient norm per layer, log scale 10^{lo:.0f} .. 10^{hi:.0f}", style="bold")
-        ]
-        for layer, norm, log in zip(snap.layers, norms, logs, strict=True):
-            word, style = grad_health(norm, reference)
-            frac = 0.0 if log is None else (log - lo) / (hi - lo)
-            if norm is not None and not math.isfinite(norm):
-                frac = 1.0
-            line = Text(no_wrap=True, overflow="crop")
-            line.append(layer_label(layer.name).rjust(label_w) + " ")
-            line.append(bar(frac, width), style=style)
-            line.append(f" {fmt_num(norm):>8} ")
-            line.append(word, style=style)
-            lines.append(line)
-        # Always two lines for the sentence: the height stays the same from frame to frame.
-        sentence = textwrap.wrap(ratio_sentence(norms[0], reference), max(10, self.size.width - 2))
-        lines += [Text(line, style="italic") for line in [*sentence, "", ""][:2]]
-        return Group(*lines)
+    def health(self, value: float | None, reference: float | None) -> tuple[str, str]:
+        return grad_health(value, reference)
+
+    def sentence(self, layers: list[LayerStats], values: list[float | None]) -> str:
+        return ratio_sentence(values[0], values[-1]) if values else ""
+
+    def empty(self, snap: Snapshot) -> str:
+        if snap.loss is None:
+            return "gradient norms: none (forward-only run: nothing is trained)"
+        if all(x.grad_norm is None for x in snap.layers):
+            return f"gradient norms: none at step {snap.step:,} (the loss is {fmt_num(snap.loss)})"
+        return ""

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from textual.reactive import reactive
-from textual.widget import Widget
-
 from vgtui.engine.records import Snapshot
+from vgtui.ui.widgets.lines import LineView, Steady
 
 
-class SnapshotView(Widget):
-    """A widget drawn from the newest snapshot.
+class SnapshotView(LineView):
+    """A widget drawn from the newest snapshot; `show` gives it one and repaints what changed."""
 
-    A new snapshot only repaints the widget; its layout is refreshed only when the snapshot's
-    shape (what `shape` returns) changes. A layout on every frame would reflow and repaint the
-    whole screen, several times the cost of the repaint itself.
-    """
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.snapshot: Snapshot | None = None
+        self.steady = Steady()  # bar lengths, per layer; forgotten when a new run starts
 
-    snapshot: reactive[Snapshot | None] = reactive(None)
+    def version(self) -> object:
+        return (self.snapshot,)
 
-    def shape(self, snap: Snapshot | None) -> object:
-        """What the widget's height depends on: by default, the layers' names."""
-        return None if snap is None else tuple(x.name for x in snap.layers)
-
-    def watch_snapshot(self, old: Snapshot | None, new: Snapshot | None) -> None:
-        if self.shape(old) != self.shape(new):
-            self.refresh(layout=True)
+    def show(self, snapshot: Snapshot | None) -> int:
+        """Draw ``snapshot``; returns how many lines changed on screen."""
+        self.snapshot = snapshot
+        return self.redraw()

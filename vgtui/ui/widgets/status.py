@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import Static
+from rich.cells import cell_len
 
 from vgtui.engine.config import RunConfig
-from vgtui.format import fmt_num
+from vgtui.ui.widgets.lines import Line, LineView, Seg, fit
 
 STATE_STYLES = {
     "running": "green",
@@ -18,35 +17,63 @@ STATE_STYLES = {
 }
 
 
-def status_text(config: RunConfig, device: str, step: int, rate: float | None, state: str) -> Text:
-    """State and progress first (they must survive a narrow terminal), then the config."""
-    text = Text(no_wrap=True, overflow="ellipsis")
+def fmt_rate(rate: float) -> str:
+    """Steps per second to two significant digits: a rate that only jitters keeps its text."""
+    return f"{rate:.2g}" if rate < 100 else f"{float(f'{rate:.2g}'):,.0f}"
+
+
+def status_line(
+    config: RunConfig,
+    device: str,
+    step: int,
+    rate: float | None,
+    state: str,
+    note: str = "",
+) -> Line:
+    """State and progress first (they must survive a narrow terminal), then the config, what the
+    keys change most first."""
     style = STATE_STYLES.get(state.split()[0], "bold red")
-    text.append(f"● {state}", style=style)
-    text.append(f"  step {step:,}", style="")
+    segs: list[Seg] = [(f"● {state}", style), (f"  step {step:,}", "")]
     if rate is not None:
-        text.append(f" · {fmt_num(rate)} steps/s", style="dim")
-    text.append("  ")
+        segs.append((f" · {fmt_rate(rate)} steps/s", "dim"))
+    if note:
+        segs.append((f" · {note}", "dim"))
+    segs.append(("  ", ""))
+    training = "forward only" if config.forward_only else f"{config.optimizer} lr {config.lr:g}"
     parts = [
-        ("", f"{config.activation} · {config.init}"),
-        (" · ", f"{config.depth}x{config.width}"),
-        (" · ", f"{config.optimizer} lr {config.lr:g}"),
-        (" · ", config.dataset),
-        (" · ", device),
+        f"{config.activation} · {config.init}",
+        f"{config.depth}x{config.width}",
+        config.dataset,
+        training,
+        device,
     ]
     if config.norm != "none":
-        parts.append((" · ", f"{config.norm} norm"))
+        parts.append(f"{config.norm} norm")
     if config.residual:
-        parts.append((" · ", "residual"))
+        parts.append("residual")
     if config.dropout:
-        parts.append((" · ", f"dropout {config.dropout:g}"))
-    for sep, value in parts:
-        text.append(sep, style="dim")
-        text.append(value, style="bold")
-    return text
+        parts.append(f"dropout {config.dropout:g}")
+    for i, value in enumerate(parts):
+        if i:
+            segs.append((" · ", "dim"))
+        segs.append((value, "bold"))
+    return tuple(segs)
 
 
-class StatusLine(Static):
+class StatusLine(LineView):
     DEFAULT_CSS = """
-    StatusLine { height: 1; padding: 0 1; background: $boost; }
+    StatusLine { height: 1; background: $boost; }
     """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.line: Line = ()
+
+    def show(self, line: Line) -> int:
+        self.line = line
+        return self.redraw()
+
+    def build(self, width: int, height: int) -> list[Line]:
+        if sum(cell_len(text) for text, _ in self.line) <= width:
+            return [self.line]
+        return [(*fit(self.line, width - 1), ("…", "dim"))]
