@@ -182,6 +182,7 @@ class LogReplaySource:
         self._origin = (0.0, 0.0)  # (clock, training time) when playing last (re)started
         self._ended = False
         self._opened = False
+        self._lock = threading.Lock()  # send (the UI thread) against recv (the reader)
 
     # ---- what the status line shows ------------------------------------------------------------
 
@@ -205,12 +206,6 @@ class LogReplaySource:
         mark = "■" if self._ended else "⏸" if self.paused else "▶"
         speed = f"x{self.speed:.3g}" if self.speed >= 1 else f"x1/{1 / self.speed:.3g}"
         return f"{mark} {speed} · snapshot {p + 1}/{total}"
-
-    def bar(self, width: int) -> str:
-        """The position as a ``━━━━●────`` bar ``width`` cells wide."""
-        total, width = self.total, max(width, 2)
-        at = round(max(self.position, 0) / max(total - 1, 1) * (width - 1))
-        return "━" * at + "●" + "─" * (width - 1 - at)
 
     # ---- the protocol --------------------------------------------------------------------------
 
@@ -239,16 +234,28 @@ class LogReplaySource:
         self._origin = (self.clock(), first)  # the first snapshot at once, then in time
 
     def send(self, command: tuple) -> None:
-        self._commands.put(command)
+        """Pause and speed apply at once (the status line shows them at the next frame); moves
+        are made by the reader's next `recv`, which sends their records."""
+        name, *args = command
+        with self._lock:
+            if name == "pause":
+                self.paused = not self.paused
+                self._restart_clock()
+            elif name == "speed":
+                self.speed = max(SPEEDS[0], min(SPEEDS[-1], self.speed * args[0]))
+                self._restart_clock()
+            else:
+                self._commands.put(command)
 
     def recv(self, timeout: float) -> list[Record]:
         if not self._opened:
             self._open()
         deadline = time.monotonic() + timeout
         while True:
-            out = self._apply_commands()
-            if not out and not self.paused and not self._ended:
-                out = self._play()
+            with self._lock:
+                out = self._apply_commands()
+                if not out and not self.paused and not self._ended:
+                    out = self._play()
             if out or time.monotonic() >= deadline:
                 return out
             time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
@@ -331,13 +338,7 @@ class LogReplaySource:
             except queue.Empty:
                 return out
             name, *args = command
-            if name == "pause":
-                self.paused = not self.paused
-                self._restart_clock()
-            elif name == "speed":
-                self.speed = max(SPEEDS[0], min(SPEEDS[-1], self.speed * args[0]))
-                self._restart_clock()
-            elif name == "step":
+            if name == "step":
                 self.paused = True
                 target = max(0, min(self.total - 1, self.position + args[0]))
                 if target == self.position + 1:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from vgtui.engine.diagnosis import Finding, Severity, render
-
-Line = tuple[tuple[str, str], ...]
+from vgtui.ui.widgets.lines import Line, LineView
 
 STYLES = {
     Severity.OK: "green",
@@ -31,3 +30,25 @@ def diagnosis_lines(findings: Sequence[Finding], width: int, lines: int = 2) -> 
             k = min(k + 1, len(findings) - 1)
         out.append(((text, STYLES[findings[k].severity]),))
     return out
+
+
+class DiagnosisPanel(LineView):
+    """Two lines: what the diagnosis of the last snapshots says (`show` gives the findings)."""
+
+    DEFAULT_CSS = """
+    DiagnosisPanel { height: 2; background: $boost; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.findings: tuple[Finding, ...] = ()
+
+    def version(self) -> object:
+        return self.findings
+
+    def show(self, findings: Sequence[Finding]) -> int:
+        self.findings = tuple(findings)
+        return self.redraw()
+
+    def build(self, width: int, height: int) -> list[Line]:
+        return diagnosis_lines(self.findings, width, 2)

@@ -14,9 +14,9 @@ import numpy as np
 from vgtui.engine.records import LayerStats, Snapshot, Stats
 from vgtui.format import BLOCKS, fmt_num
 from vgtui.ui.widgets.histograms import health, layer_label, rebin
-from vgtui.ui.widgets.layer_filter import Row
-
-Line = tuple[tuple[str, str], ...]
+from vgtui.ui.widgets.layer_filter import LayerFilter, Row
+from vgtui.ui.widgets.lines import Line
+from vgtui.ui.widgets.snapshot_view import SnapshotView
 
 LABEL_W = 18  # the widest layer label (longer names keep their end)
 NUMBERS_W = 31  # " μ -1.2e-03 σ   0.0123 dead 12%"
@@ -75,3 +75,27 @@ def distribution_lines(
         layers = [snap.layers[i] for i in row.layers if i < len(snap.layers)]
         lines.append(distribution_line(layers, layer_label(label), label_w, spark_w, preact))
     return lines
+
+
+class Distributions(SnapshotView):
+    """One line per layer of the newest snapshot; ``names`` and ``layers`` say which rows."""
+
+    DEFAULT_CSS = """
+    Distributions { height: auto; }
+    """
+
+    def __init__(self, layers: LayerFilter, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.layer_filter = layers
+        self.names: list[str] = []
+        self.preact = False
+
+    def version(self) -> object:
+        f = self.layer_filter
+        return (self.snapshot, f.pattern, frozenset(f.folded), tuple(self.names), self.preact)
+
+    def build(self, width: int, height: int) -> list[Line]:
+        snap = self.snapshot
+        count = len(snap.layers) if snap is not None else 0
+        rows = [r for r in self.layer_filter.rows(self.names) if r.layers[-1] < count]
+        return distribution_lines(snap, rows, width, self.preact)

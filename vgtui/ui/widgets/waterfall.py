@@ -18,9 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from vgtui.engine.records import Snapshot
-from vgtui.ui.widgets.layer_filter import Row
-
-Line = tuple[tuple[str, str], ...]
+from vgtui.ui.widgets.layer_filter import LayerFilter, Row
+from vgtui.ui.widgets.lines import Line, LineView
 
 # The turbo colour map in 15 steps: dark blue (vanished) ... green (healthy) ... dark red (huge).
 PALETTE = (
@@ -208,3 +207,27 @@ def legend(lo: int, hi: int) -> Line:
     segs.append((f" 10^{hi}", "dim"))
     segs += [("  █", NONFINITE), (" not finite", "dim"), ("  █", MISSING), (" no gradient", "dim")]
     return tuple(segs)
+
+
+class Waterfall(LineView):
+    """The waterfall: `history` is filled by the app's reader, ``names`` and ``layers`` say
+    which rows to draw; `redraw` once a frame builds only when one of them changed."""
+
+    DEFAULT_CSS = """
+    Waterfall { height: 1fr; }
+    """
+
+    def __init__(self, history: GradHistory, layers: LayerFilter, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.history = history
+        self.layer_filter = layers
+        self.names: list[str] = []
+
+    def version(self) -> object:
+        f = self.layer_filter
+        return (self.history.version, f.pattern, frozenset(f.folded), tuple(self.names))
+
+    def build(self, width: int, height: int) -> list[Line]:
+        steps, logs = self.history.window()
+        rows = [r for r in self.layer_filter.rows(self.names) if r.layers[-1] < logs.shape[0]]
+        return waterfall_lines(steps, logs, rows, width, max(height, 6))
