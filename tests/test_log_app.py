@@ -102,7 +102,7 @@ async def test_replay_keys(tmp_path, wait_until):
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_until(pilot, lambda: app.latest is not None, "the first snapshot")
         await pilot.press("space")
-        await wait_until(pilot, lambda: "⏸" in status(app), "paused")
+        await wait_until(pilot, lambda: "‖" in status(app), "paused")
         at = app.latest.step
         await pilot.press("right")
         await wait_until(pilot, lambda: app.latest.step == at + 10, "one snapshot on")
@@ -155,6 +155,7 @@ def test_the_default_view_picks_itself():
     assert default_view(11, 96, 46) == "grid"
     assert default_view(100, 40, 18) == "waterfall"
     assert default_view(30, 96, 46) == "compact"
+    assert default_view(12, 40, 18) == "grid"  # a small model: the grid, which scrolls
 
 
 async def test_the_dashboard_diagnosis_names_keys_when_the_run_is_ours(recorded, wait_until):

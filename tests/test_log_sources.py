@@ -162,7 +162,7 @@ def test_replay_keys_pause_step_speed_and_jump(deep):
     source.send(("pause",))
     assert source.recv(0) == []
     clock.now += 10
-    assert source.recv(0) == [] and source.status().startswith("⏸")
+    assert source.recv(0) == [] and source.status().startswith("‖")
     source.send(("step", 1))
     assert steps(source.recv(0)) == [20]
     source.send(("step", -1))
@@ -171,7 +171,7 @@ def test_replay_keys_pause_step_speed_and_jump(deep):
     source.send(("seek", "end"))
     got = source.recv(0)
     assert steps(got) == list(range(10, 130, 10)) and got[-1].layers
-    assert source.status().startswith("⏸ x1 · snapshot 12/12")
+    assert source.status().startswith("‖ x1 · snapshot 12/12")
     source.send(("step", 1))  # past the end: nothing moves
     assert source.recv(0) == []
     source.send(("pause",))

@@ -196,14 +196,14 @@ class LogReplaySource:
         return self.follower.runs[r], position - self.starts[r]
 
     def status(self) -> str:
-        """``▶ x4 · snapshot 12/240``, or ⏸ while paused, ■ at the end."""
+        """``▶ x4 · snapshot 12/240``, or ‖ while paused, ■ at the end."""
         total = self.total
         if not self._opened:
             return f"reading {self.path}"
         if not total:
             return "replay: no snapshot in this log"
         p = max(self.position, 0)
-        mark = "■" if self._ended else "⏸" if self.paused else "▶"
+        mark = "■" if self._ended else "‖" if self.paused else "▶"
         speed = f"x{self.speed:.3g}" if self.speed >= 1 else f"x1/{1 / self.speed:.3g}"
         return f"{mark} {speed} · snapshot {p + 1}/{total}"
 

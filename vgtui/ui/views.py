@@ -33,6 +33,7 @@ from vgtui.ui.widgets.waterfall import GradHistory, Waterfall
 
 VIEWS = {"grid": Histograms, "waterfall": Waterfall, "compact": Distributions}
 GRID_CELL_ROWS = 5  # a histogram cell's lines: title, three rows of bars, axis
+GRID_LAYERS = 16  # up to this many layers, the grid is the default even where it scrolls
 
 VIEW_BINDINGS = [
     Binding("h", "view('grid')", "grid", tooltip="view: a histogram per layer"),
@@ -64,10 +65,11 @@ REPLAY_BINDINGS = [
 
 
 def default_view(layers: int, width: int, height: int) -> str:
-    """The grid while every histogram fits; one line per layer while they fit; else the
-    waterfall (two layers a line, and more pooled into one where even that does not fit)."""
+    """The grid for a model of up to `GRID_LAYERS` layers (it scrolls where it does not fit) or
+    one whose grid fits; else one line per layer while they fit; else the waterfall (two layers a
+    line, and more pooled into one where even that does not fit)."""
     per_row = max(1, width // (CELL_WIDTH + 1))
-    if -(-layers // per_row) * GRID_CELL_ROWS + 1 <= height:
+    if layers <= GRID_LAYERS or -(-layers // per_row) * GRID_CELL_ROWS + 1 <= height:
         return "grid"
     if layers + 1 <= height:
         return "compact"

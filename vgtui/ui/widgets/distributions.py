@@ -81,7 +81,7 @@ class Distributions(SnapshotView):
     """One line per layer of the newest snapshot; ``names`` and ``layers`` say which rows."""
 
     DEFAULT_CSS = """
-    Distributions { height: auto; }
+    Distributions { height: auto; display: none; }
     """
 
     def __init__(self, layers: LayerFilter, **kwargs) -> None:

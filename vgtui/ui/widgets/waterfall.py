@@ -214,7 +214,7 @@ class Waterfall(LineView):
     which rows to draw; `redraw` once a frame builds only when one of them changed."""
 
     DEFAULT_CSS = """
-    Waterfall { height: 1fr; }
+    Waterfall { height: 1fr; display: none; }
     """
 
     def __init__(self, history: GradHistory, layers: LayerFilter, **kwargs) -> None:
