@@ -171,7 +171,10 @@ def waterfall_lines(
     cols = max(1, width - label_w - 1)
     body = max(1, height - 3)
     # Rows of layers (a folded group: its layers' mean), then rows pooled to what fits.
-    per_row = np.stack([_pool(logs[list(r.layers)], _edges(len(r.layers), 1), 0)[0] for r in rows])
+    per_row = logs[[r.layers[0] for r in rows]]
+    for k, r in enumerate(rows):
+        if len(r.layers) > 1:
+            per_row[k] = _pool(logs[list(r.layers)], _edges(len(r.layers), 1), 0)[0]
     slots = _edges(len(rows), 2 * body)
     pooled = _pool(per_row, slots, 0)
     pooled = _pool(pooled, _edges(pooled.shape[1], cols), 1)
