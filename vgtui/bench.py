@@ -634,6 +634,7 @@ def log_open(plan: Plan) -> list[Figure]:
             Figure(section, "poll, nothing new", idle, "us"),
             Figure(section, "poll, one new snapshot", statistics.median(grown), "ms"),
         ]
+    return figures
 
 
 # ---- 7. bytes to the terminal --------------------------------------------------------------------
