@@ -32,6 +32,7 @@ from vgtui.format import fmt_num
 from vgtui.ui.app import VgtuiApp, error_lines
 from vgtui.ui.help import HelpScreen
 from vgtui.ui.source import ReplaySource, TrainerSource
+from vgtui.ui.views import REPLAY_BINDINGS
 from vgtui.ui.widgets.curves import Curves
 from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
@@ -547,9 +548,10 @@ async def test_question_mark_opens_help_listing_every_key(wait_until):
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = "\n".join(text_of(w) for w in app.screen.query("Static"))
-        lesson_only = {"lesson(1)", "lesson(-1)"}  # no lesson plays here
+        # No lesson plays here, and this is no replay of a log.
+        mode_only = {"lesson(1)", "lesson(-1)", *(b.action for b in REPLAY_BINDINGS)}
         for binding in app.BINDINGS:
-            assert (binding.tooltip in shown) == (binding.action not in lesson_only), binding
+            assert (binding.tooltip in shown) == (binding.action not in mode_only), binding
         for label in ["+", "-", ">", "<", "?", "space", "A", "I", "L"]:
             assert any(line.lstrip().startswith(label + " ") for line in shown.splitlines()), label
         await pilot.press("escape")
@@ -589,7 +591,8 @@ async def test_command_palette_offers_every_action(wait_until, monkeypatch):
         for command in commands:
             if command.help.startswith("key: "):
                 command.callback()
-        skipped = {"quit", "lesson(1)", "lesson(-1)"}  # Textual's own quit; no lesson plays
+        # Textual's own quit; no lesson plays; this is no replay of a log.
+        skipped = {"quit", "lesson(1)", "lesson(-1)", *(b.action for b in REPLAY_BINDINGS)}
         actions = {b.action for b in app.BINDINGS if b.action not in skipped}
         assert sorted(ran) == sorted(actions)  # each action once, under its key
         helps = {c.help for c in commands}

@@ -70,6 +70,7 @@ class Plan:
     history_points: int = 1_000_000
     log_mb: int = 1024
     log_rounds: int = 5
+    views_log_mb: int = 64
     pty_s: float = 20.0
     pty_runs: tuple = (((80, 24), False), ((160, 50), False), ((160, 50), True))
 
@@ -85,6 +86,7 @@ class Plan:
             history_points=5_000,
             log_mb=16,
             log_rounds=2,
+            views_log_mb=2,
             pty_s=1.0,
             pty_runs=(((80, 24), False),),
         )
@@ -760,6 +762,100 @@ def terminal_bytes(plan: Plan) -> list[Figure]:
     return figures
 
 
+# ---- 8. attach, and the views of a 100-layer model --------------------------------------------
+
+
+def log_views(plan: Plan) -> list[Figure]:
+    """`vgtui attach` on the log of a real 100-layer run: a snapshot appended to the file until
+    the frame that shows it; the UI's memory after catching up with a long log; then one frame
+    of each view (waterfall, compact, grid) at 160x50 and 240x70, steady and full repaint."""
+    from vgtui.ui.log_app import log_app
+    from vgtui.ui.views import VIEWS
+
+    records = recorded_run(99, snapshots=20, every=10)  # 100 Linear layers
+    header, snaps = records[0], [r for r in records if isinstance(r, Snapshot)]
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "deep.jsonl"
+        count = write_big_log(path, plan.views_log_mb, header, snaps[-1])
+        mb = path.stat().st_size / (1 << 20)
+        line = encode(snaps[-1])
+        rest = line[line.index(',"loss"') :]
+        latencies: list[float] = []
+        memory: dict[str, float] = {"before": rss_mb(os.getpid())}
+
+        async def attach() -> None:
+            app = log_app(path, "attach", fps=12.0)
+            async with app.run_test(size=(160, 50)):
+                await _wait(lambda: app.latest is not None and app.latest.step == count, 120, "")
+                await _wait(lambda: not app.dirty, 10, "the first frame")
+                memory["after"] = rss_mb(os.getpid())
+                with open(path, "a", encoding="utf-8") as f:
+                    for step in range(count + 1, count + 1 + plan.log_rounds * 4):
+                        shown = app.snapshots_shown
+                        f.write(f'{{"type":"snapshot","step":{step}{rest}\n')
+                        f.flush()
+                        started = time.perf_counter()
+                        await _wait(
+                            lambda s=step, n=shown: (
+                                app.latest.step == s and app.snapshots_shown > n and not app.dirty
+                            ),
+                            10,
+                            f"step {step} on screen",
+                        )
+                        latencies.append((time.perf_counter() - started) * 1000)
+
+        asyncio.run(attach())
+    section = f"attach a 100-layer log ({mb:,.0f} MB, {count:,} snapshots) at 12 fps"
+    figures += [
+        Figure.check(
+            section, "appended -> on screen, median", statistics.median(latencies), "ms", "<= 150"
+        ),
+        Figure(section, "appended -> on screen, max", max(latencies), "ms"),
+        Figure(section, "UI process RSS, caught up", memory["after"], "MB"),
+        Figure.check(
+            section,
+            "RSS growth from opening it",
+            memory["after"] - memory["before"],
+            "MB",
+            "<= 100",
+        ),
+    ]
+
+    section = "view frames, 100 layers"
+    for size in ((160, 50), (240, 70)):
+        for name in VIEWS:
+
+            async def measure(size=size, name=name) -> tuple[float, float, float]:
+                from vgtui.ui.app import VgtuiApp
+                from vgtui.ui.source import ReplaySource
+
+                app = VgtuiApp(RunConfig(depth=99), source_factory=lambda c: ReplaySource(records))
+                steady, full, sent = [], [], []
+                async with app.run_test(size=size) as pilot:
+                    await _wait(lambda: app.latest is snaps[-1] and not app.dirty, 60, "replay")
+                    app.action_view(name)
+                    await pilot.pause()
+                    for i in range(plan.render_frames * 2):
+                        snap = replace(snaps[i % len(snaps)], step=snaps[-1].step + 10 * (i + 1))
+                        app.take_record(snap)  # what the reader does with each snapshot
+                        ms, size_b = frame(app, snap)
+                        steady.append(ms)
+                        sent.append(size_b)
+                        full.append(frame(app, full=True)[0])
+                return statistics.median(steady), statistics.median(full), statistics.mean(sent)
+
+            steady, full, sent = asyncio.run(measure())
+            where = f"{size[0]}x{size[1]} {name}"
+            if size == (160, 50):
+                figures.append(Figure.check(section, where, steady, "ms", "<= 10"))
+            else:
+                figures.append(Figure.check(section, where, steady, "ms", "<= 20"))
+            figures.append(Figure(section, f"{where}: full repaint", full, "ms"))
+            figures.append(Figure(section, f"{where}: bytes per frame", sent, "B"))
+    return figures
+
+
 # ---- the report ----------------------------------------------------------------------------------
 
 SECTIONS: dict[str, Callable[[Plan], list[Figure]]] = {
@@ -771,6 +867,7 @@ SECTIONS: dict[str, Callable[[Plan], list[Figure]]] = {
     "memory": memory,
     "log": log_open,
     "bytes": terminal_bytes,
+    "views": log_views,
 }
 
 

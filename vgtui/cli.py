@@ -45,6 +45,8 @@ SUBCOMMANDS = {
     "demo": "vgtui.demo",
     "compare": "vgtui.compare",
     "report": "vgtui.report",
+    "attach": "vgtui.attach",
+    "replay": "vgtui.replay",
 }
 
 
@@ -132,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         return recorded
     if argv and argv[0] in SUBCOMMANDS:
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+    from vgtui.logview import looks_like_log
+
+    if looks_like_log(argv):  # vgtui runs/exp1.jsonl: attach, or replay once it has ended
+        return importlib.import_module("vgtui.logview").main(argv)
     args = build_parser().parse_args(argv)
     if args.list:
         from vgtui.listing import print_list

@@ -36,12 +36,16 @@ from vgtui.ui.history import RunBook
 from vgtui.ui.lesson_driver import LessonDriver
 from vgtui.ui.messages import EventArrived, RunEnded, RunStarted, SnapshotArrived, SourceFailed
 from vgtui.ui.source import Source, SourceClosed, TrainerSource, reap_all
+from vgtui.ui.views import REPLAY_BINDINGS, VIEW_BINDINGS, ViewsMixin
 from vgtui.ui.widgets.curves import Curves
+from vgtui.ui.widgets.diagnosis_panel import DiagnosisPanel
+from vgtui.ui.widgets.distributions import Distributions
 from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
 from vgtui.ui.widgets.signal import SignalBars
 from vgtui.ui.widgets.snapshot_view import SnapshotView
 from vgtui.ui.widgets.status import StatusLine, status_line
+from vgtui.ui.widgets.waterfall import Waterfall
 
 DROPOUTS = [0.0, 0.2, 0.5]
 EXIT_GRACE_S = 3.0  # after SIGTERM/SIGHUP, how long a hung shutdown may take
@@ -81,8 +85,9 @@ def cycle(choices: list, current: object, step: int = 1) -> object:
 SourceFactory = Callable[[RunConfig], Source]
 
 
-class _AppShell(App[int]):
-    """The dashboard's application part: layout, keys, signals, help; the run is `RunHost`'s."""
+class _AppShell(ViewsMixin, App[int]):
+    """The dashboard's application part: layout, keys, signals, help, views; the run is
+    `RunHost`'s."""
 
     TITLE = "vgtui"
     CSS_PATH = "vgtui.tcss"
@@ -185,6 +190,8 @@ class _AppShell(App[int]):
             "right", "lesson(1)", "next step", priority=True, tooltip="lesson: the next step now"
         ),
         Binding("left", "lesson(-1)", "prev step", priority=True, tooltip="lesson: back one step"),
+        *VIEW_BINDINGS,
+        *REPLAY_BINDINGS,
         Binding("q", "quit", "quit", tooltip="quit (stops the trainer)"),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True, tooltip="quit"),
     ]
@@ -201,6 +208,7 @@ class _AppShell(App[int]):
         self.lesson = lesson
         self.log_path = log_path
         self.init_run(config, source_factory, fps, log_path)
+        self.init_views()
 
     # ---- layout -------------------------------------------------------------------------------
 
@@ -212,10 +220,13 @@ class _AppShell(App[int]):
         with Horizontal(id="main"):
             with VerticalScroll(id="left"):
                 yield Histograms(id="histograms")
+                yield Waterfall(self.grad_history, self.layer_filter, id="waterfall")
+                yield Distributions(self.layer_filter, id="distributions")
             with Vertical(id="right"):
                 yield GradientBars(id="gradients")
                 yield Curves(self.book, id="curves")
                 yield SignalBars(id="signal")
+        yield DiagnosisPanel(id="diagnosis")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -304,7 +315,7 @@ class RunHost:
         self.source = self.source_factory(self.config)
         self.source_failed = False
         self.source.start()
-        self.state = "starting" if self.source.live else "replay"
+        self.state = "starting" if self.source.live else self.source_mode
         self.read_source(self.source)
 
     def stop_source(self) -> None:
@@ -328,6 +339,7 @@ class RunHost:
                 return
             latest = None
             for record in batch:
+                self.take_record(record)
                 if isinstance(record, RunHeader):
                     run = self.book.start(record)
                     self.post_message(RunStarted(record))
@@ -356,7 +368,8 @@ class RunHost:
         for view in self.views:
             view.steady.clear()  # a new run's bars start from their own lengths
         self.show_views()
-        self.state = "replay" if not self.source or not self.source.live else "running"
+        self.views_new_run(message.header)
+        self.state = "running" if self.source and self.source.live else self.source_mode
         self.paused = False
         self.set_error("")
         self.dirty = True
@@ -429,15 +442,16 @@ class RunHost:
         snap = self.latest
         step = snap.step if snap else 0
         rate = self.rate() if self.state == "running" else None  # paused, done: nothing trains
+        note = self.views_note() or self.fps_note
         with self.app.batch_update():
-            for view in self.views:
-                if view.display:
-                    view.show(snap)
-            if self.curves.display:
-                self.curves.redraw()
-            self.status.show(
-                status_line(self.config, self.device, step, rate, self.state, self.fps_note)
-            )
+            if not self.display_paused:
+                for view in self.views:
+                    if view.display:
+                        view.show(snap)
+                if self.curves.display:
+                    self.curves.redraw()
+                self.views_frame(snap)
+            self.status.show(status_line(self.config, self.device, step, rate, self.state, note))
         if snap is not None:
             self.snapshots_shown += 1
 
@@ -453,7 +467,7 @@ class RunHost:
     def restart(self, **changes: object) -> None:
         """A new run from a fresh initialisation, with ``changes`` applied to the config."""
         if self.source is None or not self.source.live:
-            self.notify("this is a recording: keys that change the run do nothing", timeout=3)
+            self.refuse()
             return
         try:
             self.config = self.config.replace(**changes)
@@ -494,7 +508,9 @@ class RunHost:
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The lesson keys exist only while a lesson plays."""
-        return self.lesson is not None if action == "lesson" else True
+        if action == "lesson":
+            return self.lesson is not None
+        return self.views_allow(action)
 
     def action_activation(self, step: int) -> None:
         self.restart(activation=cycle(activations.NAMES, self.config.activation, step))
@@ -546,6 +562,8 @@ class RunHost:
         self.restart(seed=self.config.seed + 1)
 
     def action_lr(self, factor: float) -> None:
+        if self.readonly:
+            self.refuse()
         if self.source is None or not self.source.live or self.source_failed:
             return
         try:
@@ -557,6 +575,8 @@ class RunHost:
         self.dirty = True
 
     def action_pause(self) -> None:
+        if self.readonly:
+            self.pause_display()
         if self.source is None or not self.source.live or self.source_failed:
             return
         self.paused = not self.paused
@@ -567,7 +587,9 @@ class RunHost:
             self.lesson.paused(self.paused)
 
     def action_step(self) -> None:
-        if not self.paused:
+        if self.readonly:
+            self.refuse()
+        elif not self.paused:
             self.notify("pause first (space), then n steps once", timeout=3)
         elif self.source is not None:
             self.source.send(("step",))

@@ -58,7 +58,34 @@ class CompareCurves(Curves):
         )
 
 
-class RunPanel(RunHost, Vertical):
+class NoViews:
+    """What `RunHost` asks of the dashboard's views (`ViewsMixin`), for a side that has none."""
+
+    display_paused = False
+
+    def take_record(self, record: object) -> None:
+        pass
+
+    def views_new_run(self, header: object) -> None:
+        pass
+
+    def views_frame(self, snap: object) -> None:
+        pass
+
+    def views_note(self) -> str:
+        return ""
+
+    def refuse(self) -> None:
+        pass
+
+    def pause_display(self) -> None:
+        pass
+
+    def views_allow(self, action: str) -> bool:
+        return True
+
+
+class RunPanel(RunHost, NoViews, Vertical):
     """One side of a comparison; focusable, so that the run keys act on the focused side."""
 
     can_focus = True

@@ -72,7 +72,11 @@ class RunBook:
         self.limit = limit
 
     def start(self, header: RunHeader) -> RunHistory:
+        """A new run; the same header again (a replay moved back) starts the current one anew."""
         run = RunHistory(header, limit=self.limit)
+        if self.runs and self.runs[-1].header is header:
+            self.runs = [*self.runs[:-1], run]
+            return run
         self.runs = [*self.runs[-(self.keep - 1) :], run] if self.keep > 1 else [run]
         return run
 

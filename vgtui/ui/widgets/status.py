@@ -13,6 +13,7 @@ STATE_STYLES = {
     "starting": "cyan",
     "done": "blue",
     "replay": "blue",
+    "attach": "cyan",
     "downloading": "cyan",
 }
 

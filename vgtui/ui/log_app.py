@@ -1,0 +1,41 @@
+"""The dashboard on a run log: the app with a `FollowSource` (attach) or `LogReplaySource`."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from vgtui.engine.config import RunConfig
+from vgtui.engine.errors import ConfigError
+from vgtui.engine.logfile import LogFileError, check_log
+from vgtui.ui.log_sources import FollowSource, LogReplaySource
+
+
+def log_config(path: str | Path) -> RunConfig:
+    """The run's configuration as its header says, where vgtui knows it; else the defaults
+    (a user's own model, or a log not written yet: the header replaces it when it comes)."""
+    with contextlib.suppress(LogFileError, ConfigError, TypeError, ValueError):
+        return RunConfig.from_dict(check_log(path).config)
+    return RunConfig()
+
+
+def log_source(path: str | Path, mode: str, speed: float | None = None):
+    """The source for ``mode`` (attach or replay)."""
+    return FollowSource(path) if mode == "attach" else LogReplaySource(path, speed=speed)
+
+
+def log_app(path: str | Path, mode: str, fps: float | None = None, speed: float | None = None):
+    from vgtui.ui.app import VgtuiApp
+
+    source = log_source(path, mode, speed)
+    extra = {} if fps is None else {"fps": fps}
+    return VgtuiApp(log_config(path), source_factory=lambda config: source, **extra)
+
+
+def run_log_app(
+    path: str | Path, mode: str, fps: float | None = None, speed: float | None = None
+) -> int:
+    """Open the dashboard on the log at ``path``; quitting never touches the writer."""
+    app = log_app(path, mode, fps, speed)
+    app.run()
+    return app.return_code or 0
