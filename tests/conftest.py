@@ -54,3 +54,16 @@ def wait_until() -> Callable[..., Awaitable[None]]:
             await pilot.pause(0.05)
 
     return wait
+
+
+async def draw_exactly(pilot) -> None:
+    """Redraw every snapshot view from its exact values, forgetting the bar lengths kept against
+    flicker (they depend on which frames happened to be drawn before): a snapshot test's picture
+    is then the last snapshot's alone, whatever the timing."""
+    from vgtui.ui.widgets.snapshot_view import SnapshotView
+
+    for view in pilot.app.query(SnapshotView):
+        view.steady.clear()
+        view.invalidate()
+        view.redraw()
+    await pilot.pause()

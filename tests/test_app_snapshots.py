@@ -12,6 +12,7 @@ another version may draw a cell differently, so upgrading them is a deliberate c
 from __future__ import annotations
 
 import pytest
+from conftest import draw_exactly
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.records import End, Event, Record, Snapshot
@@ -60,6 +61,7 @@ def settled(wait_until, condition, what: str):
             pilot, lambda: app.snapshots_shown > 0 and condition(app) and not app.dirty, what
         )
         await pilot.pause()  # let the layout settle after the last repaint
+        await draw_exactly(pilot)
 
     return run_before
 
@@ -86,6 +88,7 @@ def shown(wait_until):
                 "the recording on screen",
             )
             await pilot.pause()  # let the layout settle after the last repaint
+            await draw_exactly(pilot)
 
         return run_before
 

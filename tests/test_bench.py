@@ -3,6 +3,8 @@
 import json
 import math
 
+import pytest
+
 from vgtui.bench import Figure, main
 
 
@@ -13,6 +15,7 @@ def test_figure_checks_its_budget_both_ways():
     assert Figure.check("s", "ratio", 0.90, "x", ">= 0.95").met is False
 
 
+@pytest.mark.slow  # about 6 minutes here: `make test-slow`, not `make test`
 def test_quick_bench_reports_every_budgeted_figure(tmp_path):
     out = tmp_path / "bench.json"
     assert main(["--quick", "--out", str(out)]) == 0

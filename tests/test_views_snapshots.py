@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import draw_exactly
 
 from vgtui.ui.log_app import log_app
 
@@ -36,6 +37,7 @@ def at_the_end(wait_until, key: str):
             "the end, drawn",
         )
         await pilot.pause()
+        await draw_exactly(pilot)
 
     return run_before
 
