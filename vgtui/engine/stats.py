@@ -190,13 +190,13 @@ def _device_rows(x: torch.Tensor, plan: _Plan) -> torch.Tensor:
     rows = x.shape[0]
     flat = x.reshape(rows, -1)
     mins, maxs, sums = flat.amin(dim=1), flat.amax(dim=1), flat.sum(dim=1)
-    squares = (flat - (sums / plan.size)[:, None]).square_().sum(dim=1)
+    squares = torch.sub(flat, sums[:, None], alpha=1 / plan.size).square_().sum(dim=1)
     cols = [mins, maxs, sums, squares]
-    if segment.sat_rule:  # relu/sign/sum: exact counts, much faster on CPU than a boolean sum
-        saturated = (flat - segment.sat_hi).relu_().sign_()
-        saturated += (segment.sat_lo - flat).relu_().sign_()
-        cols.append(saturated.sum(dim=1))
-    if plan.units:
+    # Counts as sums of signs: exact, and much faster on CPU than comparisons and boolean sums.
+    if segment.sat_rule:  # saturated: moved by clamping to [sat_lo, sat_hi]
+        inside = flat.clamp(segment.sat_lo, segment.sat_hi)
+        cols.append(inside.sub_(flat).abs_().sign_().sum(dim=1))
+    if plan.units:  # alive: non-zero in some sample
         alive = x.reshape(rows, x.shape[1], plan.units, -1).abs().amax(dim=(1, 3))
         cols.append(alive.sign_().sum(dim=1))
     parts = [torch.stack(cols, dim=1).double()]
@@ -212,8 +212,8 @@ def _device_rows(x: torch.Tensor, plan: _Plan) -> torch.Tensor:
     slot = (flat - lo).mul_(scale).clamp_(-1, bins - 0.5).floor_().int().clamp_(min=-1)
     slot += _offsets(rows, bins, x.device)
     hist = torch.bincount(slot.reshape(-1), minlength=rows * (bins + 1))
-    parts.append(hist.view(rows, -1).double())
-    return torch.cat(parts, dim=1)
+    parts.append(hist.view(rows, -1))
+    return torch.cat(parts, dim=1)  # float64: exact counts, whatever the tensor's size
 
 
 def _count_above(x: torch.Tensor, threshold: torch.Tensor | float) -> torch.Tensor:
