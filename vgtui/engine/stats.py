@@ -99,7 +99,7 @@ def summarize_many(tensors: list[torch.Tensor], segments: list[Segment], bins: i
                 else torch.stack([tensors[i] for i in members])
             ).float()
             plan = _plan(shape, segment, bins)
-            work.append((plan, members, x, _device_rows(x, plan)))
+            work.append((plan, members, x, _device_rows(x, plan, *_constants(plan, x))))
         flat = [rows.reshape(-1) for *_, rows in work]
         packed = (flat[0] if len(flat) == 1 else torch.cat(flat)).tolist()  # the one transfer
         start = 0
@@ -164,6 +164,13 @@ def _plan(shape: tuple, segment: Segment, bins: int) -> _Plan:
     return _Plan(segment, bins, math.prod(shape), units, lo, hi, width)
 
 
+def _constants(plan: _Plan, x: torch.Tensor) -> tuple:
+    """The device constants `_device_rows` needs for ``x``: slot offsets, and the span table for
+    an adaptive range (looked up here, outside the function, which `torch.compile` can take)."""
+    table = _span_table(plan.bins, plan.segment, x.device) if plan.segment.adaptive else ()
+    return (_offsets(x.shape[0], plan.bins, x.device), *table)
+
+
 @lru_cache(maxsize=64)
 def _offsets(rows: int, bins: int, device: torch.device) -> torch.Tensor:
     """Row r's histogram slots start at r * (bins + 1); slot 0 of each row holds "below"."""
@@ -184,8 +191,16 @@ def _span_table(bins: int, segment: Segment, device: torch.device):
     return bounds, lo_scale, span
 
 
-def _device_rows(x: torch.Tensor, plan: _Plan) -> torch.Tensor:
-    """`_Plan`'s rows for the stacked tensors ``x`` (rows, *shape), computed on their device."""
+def _device_rows(
+    x: torch.Tensor,
+    plan: _Plan,
+    offsets: torch.Tensor,
+    bounds: torch.Tensor | None = None,
+    lo_scale: torch.Tensor | None = None,
+    span: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """`_Plan`'s rows for the stacked tensors ``x`` (rows, *shape), computed on their device,
+    with the `_constants` for them."""
     segment, bins = plan.segment, plan.bins
     rows = x.shape[0]
     flat = x.reshape(rows, -1)
@@ -201,7 +216,6 @@ def _device_rows(x: torch.Tensor, plan: _Plan) -> torch.Tensor:
         cols.append(alive.sign_().sum(dim=1))
     parts = [torch.stack(cols, dim=1).double()]
     if segment.adaptive:
-        bounds, lo_scale, span = _span_table(bins, segment, x.device)
         chosen = torch.bucketize(torch.maximum(maxs, mins.neg()).double(), bounds)
         lo, scale = lo_scale[chosen].unbind(1)
         parts.append(span[chosen])
@@ -210,7 +224,7 @@ def _device_rows(x: torch.Tensor, plan: _Plan) -> torch.Tensor:
     # slot 0: below lo; 1..bins: the bins, hi itself in the last one. The clamp after the cast
     # keeps a NaN (whose row is redone) inside its own row.
     slot = (flat - lo).mul_(scale).clamp_(-1, bins - 0.5).floor_().int().clamp_(min=-1)
-    slot += _offsets(rows, bins, x.device)
+    slot += offsets
     hist = torch.bincount(slot.reshape(-1), minlength=rows * (bins + 1))
     parts.append(hist.view(rows, -1))
     return torch.cat(parts, dim=1)  # float64: exact counts, whatever the tensor's size

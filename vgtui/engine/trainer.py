@@ -31,9 +31,9 @@ from vgtui.engine.records import End, Event, Record, RunHeader, Snapshot
 
 VAL_LIMIT = 2000  # validation samples evaluated per validation
 VAL_EVERY = 100  # validation at the first snapshot past each multiple of this (and steps 1, last)
-STATS_SHARE = 0.02  # under every="auto", the most of the wall time that snapshots may take
+STATS_SHARE = 0.02  # under every="auto", the most of the training time that snapshots take
 MAX_PERIOD_S = 5.0  # ... though one comes at least this often
-CHECKPOINT_S = 5.0  # seconds between the checkpoints that a divergence is replayed from
+CHECKPOINT_S = 5.0  # training seconds between the checkpoints a divergence is replayed from
 
 
 def resolve_device(name: str) -> torch.device:
@@ -91,7 +91,7 @@ class Checkpoint:
     generator: torch.Tensor
     rng: tuple[torch.Tensor, torch.Tensor | None]
     order: tuple[torch.Tensor | None, int]  # the dataset's epoch permutation and position
-    time: float
+    elapsed: float  # the trainer's time when it was taken
 
 
 class Trainer:
@@ -101,7 +101,8 @@ class Trainer:
         self, config: RunConfig, dataset: Dataset | None = None, snapshot_hz: float = AUTO_HZ
     ) -> None:
         self.config = config
-        self.pacer = Pacer(config.every, hz=snapshot_hz)
+        # Pacing and checkpoints follow the training's own time (`elapsed`), not the wall clock.
+        self.pacer = Pacer(config.every, hz=snapshot_hz, clock=lambda: self.elapsed)
         self.min_period = self.pacer.period
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
@@ -217,7 +218,7 @@ class Trainer:
         val_loss = val_acc = None
         if step // VAL_EVERY > self.validated // VAL_EVERY or step in (1, self.config.steps):
             val_loss, val_acc = self.validate()
-        if time.perf_counter() - self.checkpoint.time >= CHECKPOINT_S:
+        if self.elapsed - self.checkpoint.elapsed >= CHECKPOINT_S:
             self.checkpoint = self.save()
         took = time.perf_counter() - started
         self.elapsed += took
@@ -277,7 +278,7 @@ class Trainer:
             generator=self.generator.get_state(),
             rng=(torch.get_rng_state(), torch.cuda.get_rng_state(self.device) if cuda else None),
             order=(self.data._perm, self.data._pos),
-            time=time.perf_counter(),
+            elapsed=self.elapsed,
         )
 
     def restore(self, saved: Checkpoint) -> None:
