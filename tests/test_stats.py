@@ -10,7 +10,16 @@ from torch import nn
 from vgtui.engine.activations import parse_activation
 from vgtui.engine.factories import make_activation
 from vgtui.engine.probe import Probe, Watch, discover
-from vgtui.engine.stats import DEAD, SAT, Segment, nice_ceil, summarize, summarize_many, unpack
+from vgtui.engine.stats import (
+    DEAD,
+    SAT,
+    Segment,
+    count_slots,
+    nice_ceil,
+    summarize,
+    summarize_many,
+    unpack,
+)
 
 
 def stats_of(x, lo, hi, bins):
@@ -311,3 +320,28 @@ def test_saturated_fraction_and_histogram_of_random_sigmoid_layers_match_numpy(s
         assert c[:20] == numpy_hist(y, 0.0, 1.0, 20)[0]
         assert f[0] == pytest.approx(y.mean(), abs=1e-6)
         assert f[1] == pytest.approx(y.std(), rel=1e-5)
+
+
+def test_sync_free_slot_counts_equal_bincount():
+    """The GPU's histogram (no host read to size it) counts as `torch.bincount` does."""
+    gen = torch.Generator().manual_seed(4)
+    slot = torch.randint(0, 37, (5000,), generator=gen, dtype=torch.int32)
+    slot[:3] = 0  # the first and last slots are reached
+    slot[3:5] = 40
+    on_cpu = count_slots(slot, 41, sync_free=False)
+    sync_free = count_slots(slot, 41, sync_free=True)
+    assert sync_free.dtype == torch.float64
+    assert sync_free.tolist() == on_cpu.tolist() == np.bincount(slot.numpy(), minlength=41).tolist()
+
+
+def test_summaries_are_the_same_with_the_sync_free_histogram(monkeypatch):
+    from vgtui.engine import stats
+
+    gen = torch.Generator().manual_seed(6)
+    tensors = [torch.sigmoid(3 * torch.randn(32, 8, generator=gen)) for _ in range(3)]
+    tensors.append(torch.randn(32, 1, generator=gen))
+    segments = [Segment(0.0, 1.0, 0.01, 0.99)] * 3 + [Segment()]
+    expected = summarize_many(tensors, segments, 12)
+    count = stats.count_slots
+    monkeypatch.setattr(stats, "count_slots", lambda slot, size, sync_free: count(slot, size, True))
+    assert summarize_many(tensors, segments, 12) == expected
