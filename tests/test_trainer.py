@@ -7,6 +7,7 @@ import sys
 import pytest
 import torch
 
+import vgtui.engine.trainer as trainer_module
 from vgtui.engine.config import RunConfig
 from vgtui.engine.model import build_model
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
@@ -191,12 +192,14 @@ def test_no_host_read_between_snapshots(monkeypatch, config):
     assert "tolist" in reads  # the counting sees the snapshot's reads
 
 
-def test_restoring_a_checkpoint_replays_the_same_steps():
-    config = RunConfig(depth=3, width=8, every=1000, dropout=0.2, norm="batch", device="cpu")
+def test_restoring_a_checkpoint_replays_the_same_steps(monkeypatch):
+    """Also: snapshots (every 2 or 3 steps) and validations leave the training unchanged."""
+    monkeypatch.setattr(trainer_module, "VAL_EVERY", 4)
+    config = RunConfig(depth=3, width=8, every=2, dropout=0.2, norm="batch", device="cpu")
     straight = Trainer(config)  # (dropout draws from torch's global generator: one at a time)
     for _ in range(12):
         straight.step()
-    replayed = Trainer(config)
+    replayed = Trainer(config.replace(every=3))
     for _ in range(5):
         replayed.step()
     saved = replayed.save()
