@@ -28,6 +28,23 @@ def test_snapshots_at_step_1_every_interval_and_the_last_step():
     assert records[-1] == End(25, "done")
 
 
+def test_validation_at_step_1_past_each_hundred_steps_and_at_the_end():
+    config = RunConfig(steps=250, every=30, depth=2, width=8, dataset="circle", device="cpu")
+    snaps = [r for r in run(config) if isinstance(r, Snapshot)]
+    assert [s.step for s in snaps if s.val_loss is not None] == [1, 120, 210, 250]
+    assert all(s.val_accuracy is not None for s in snaps if s.val_loss is not None)
+
+
+def test_auto_validates_at_most_once_per_period(monkeypatch):
+    monkeypatch.setattr(trainer_module, "VAL_PERIOD_S", math.inf)
+    monkeypatch.setattr(trainer_module, "VAL_EVERY", 2)
+    fixed = RunConfig(steps=30, every=3, depth=2, width=8, dataset="circle", device="cpu")
+    auto = [r for r in run(fixed.replace(every="auto")) if isinstance(r, Snapshot)]
+    assert [s.step for s in auto if s.val_loss is not None] == [1, 30]
+    snaps = [r for r in run(fixed) if isinstance(r, Snapshot)]
+    assert [s.step for s in snaps if s.val_loss is not None] == [1, *range(3, 31, 3)]
+
+
 def test_header_lists_every_linear_layer_input_side_first():
     trainer = Trainer(RunConfig(depth=3, width=16, dataset="digits", device="cpu"))
     layers = trainer.header.layers

@@ -31,6 +31,7 @@ from vgtui.engine.records import End, Event, Record, RunHeader, Snapshot
 
 VAL_LIMIT = 2000  # validation samples evaluated per validation
 VAL_EVERY = 100  # validation at the first snapshot past each multiple of this (and steps 1, last)
+VAL_PERIOD_S = 0.5  # ... and under every="auto", at most once in this many training seconds
 STATS_SHARE = 0.02  # under every="auto", the most of the training time that snapshots take
 MAX_PERIOD_S = 5.0  # ... though one comes at least this often
 CHECKPOINT_S = 5.0  # training seconds between the checkpoints a divergence is replayed from
@@ -133,7 +134,7 @@ class Trainer:
         self.lr = config.lr
         self.end: End | None = None
         self.loss_sum = torch.zeros((), device=self.device)  # non-finite once a loss has been
-        self.validated = 0  # the step of the last validation
+        self.validated = (0, -math.inf)  # the step and training time of the last validation
         self.step_s: float | None = None  # a plain step's seconds, a moving average
         self.snapshot_cost: float | None = None  # a snapshot's extra seconds, a moving average
         self.checkpoint = self.save()
@@ -216,7 +217,7 @@ class Trainer:
             self.loss_sum.zero_()
         layers = self.probe.collect()
         val_loss = val_acc = None
-        if step // VAL_EVERY > self.validated // VAL_EVERY or step in (1, self.config.steps):
+        if self.validation_due(step):
             val_loss, val_acc = self.validate()
         if self.elapsed - self.checkpoint.elapsed >= CHECKPOINT_S:
             self.checkpoint = self.save()
@@ -247,8 +248,16 @@ class Trainer:
         self.snapshot_cost = cost
         self.pacer.period = min(max(self.min_period, cost / STATS_SHARE), MAX_PERIOD_S)
 
+    def validation_due(self, step: int) -> bool:
+        last_step, last_time = self.validated
+        if step in (1, self.config.steps):
+            return True
+        if self.pacer.auto and self.elapsed - last_time < VAL_PERIOD_S:
+            return False
+        return step // VAL_EVERY > last_step // VAL_EVERY
+
     def validate(self) -> tuple[float | None, float | None]:
-        self.validated = self.step_count
+        self.validated = (self.step_count, self.elapsed)
         if self.data.x_val is None or self.optimizer is None:
             return None, None
         self.set_training(False)
