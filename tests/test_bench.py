@@ -1,11 +1,13 @@
-"""`vgtui bench --quick`: every section runs and reports every figure with its budget."""
+"""`vgtui bench`: budgets and verdicts on fabricated figures; `--quick` runs every section."""
 
+import importlib.util
 import json
 import math
 
 import pytest
 
-from vgtui.bench import Figure, main
+from vgtui import bench
+from vgtui.bench import Figure, Plan, interleaved, main, peer_overhead
 
 
 def test_figure_checks_its_budget_both_ways():
@@ -15,15 +17,57 @@ def test_figure_checks_its_budget_both_ways():
     assert Figure.check("s", "ratio", 0.90, "x", ">= 0.95").met is False
 
 
+def fabricate(monkeypatch, ratio: float) -> None:
+    """One section with one budgeted figure (missed when ratio < 0.95) and one for context."""
+
+    def section(plan: Plan) -> list[Figure]:
+        return [
+            Figure.check("probe", "every 10 / bare", ratio, "x", ">= 0.95"),
+            Figure("probe", "bare loop", 500.0, "steps/s"),
+        ]
+
+    monkeypatch.setattr(bench, "SECTIONS", {"probe": section})
+
+
+def test_check_exits_1_on_a_missed_budget_and_0_when_all_are_met(tmp_path, monkeypatch):
+    out = tmp_path / "bench.json"
+    fabricate(monkeypatch, 0.90)
+    assert main(["--check", "--out", str(out)]) == 1
+    assert [f["met"] for f in json.loads(out.read_text())["figures"]] == [False, None]
+    assert main(["--out", str(out)]) == 0  # without --check: a report, not a verdict
+    fabricate(monkeypatch, 0.96)
+    assert main(["--check", "--out", str(out)]) == 0
+
+
+def test_interleaved_runs_every_runner_alike_each_round_starting_with_the_next():
+    calls: list[str] = []
+    runners = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    seconds = interleaved(runners, steps=2, rounds=3)
+    assert set(seconds) == {"a", "b", "c"} and all(s >= 0 for s in seconds.values())
+    warm_up, measured = calls[:9], calls[9:]
+    assert warm_up == ["a"] * 3 + ["b"] * 3 + ["c"] * 3
+    assert measured == list("aabbcc" + "bbccaa" + "ccaabb")
+
+
+def test_a_peer_that_is_not_installed_is_skipped_with_a_note(monkeypatch, capsys):
+    monkeypatch.setattr(bench, "_installed", lambda module: False)
+    assert peer_overhead(Plan.quick()) == []
+    err = capsys.readouterr().err
+    assert "tensorboard" in err and "wandb" in err and "not installed" in err
+
+
 @pytest.mark.slow  # about 6 minutes here: `make test-slow`, not `make test`
 def test_quick_bench_reports_every_budgeted_figure(tmp_path):
     out = tmp_path / "bench.json"
-    assert main(["--quick", "--out", str(out)]) == 0
+    code = main(["--quick", "--check", "--out", str(out)])
     report = json.loads(out.read_text())
     figures = report["figures"]
+    assert code == (1 if any(f["met"] is False for f in figures) else 0)
+    assert report["quick"] is True
     assert all(math.isfinite(f["value"]) for f in figures)
     budgeted = {f["name"] for f in figures if f["budget"] and f["met"] is not None}
     for name in (
+        "probe auto / bare",
         "probe every 10 / bare",
         "probe every 1 / bare",
         "watch every auto / bare",
@@ -42,4 +86,8 @@ def test_quick_bench_reports_every_budgeted_figure(tmp_path):
         assert name in budgeted, name
     sections = {f["section"] for f in figures}
     assert any("trainer thread" in s for s in sections)  # the contrast row is there
-    assert report["machine"]["cpus"] >= 1
+    names = {f["name"] for f in figures}
+    for module, name in (("tensorboard", "tensorboard add_histogram / bare"), ("wandb", "wandb")):
+        if importlib.util.find_spec(module) is not None:
+            assert any(n.startswith(name) for n in names), name
+    assert not any("compile" in f["name"] for f in figures)  # --quick leaves torch.compile out

@@ -6,9 +6,10 @@ import math
 import pytest
 import torch
 
+import vgtui.engine.trainer as trainer_module
 from vgtui.engine.config import RunConfig
 from vgtui.engine.records import End, Event, Hist, Snapshot
-from vgtui.engine.trainer import Trainer, run
+from vgtui.engine.trainer import Trainer, loss_of, run
 
 
 def first_snapshot(**kw) -> Snapshot:
@@ -79,18 +80,59 @@ def test_random_input_relu_he_keeps_scale_and_small_init_shrinks_it():
     assert all(b < a / 10 for a, b in itertools.pairwise(small))
 
 
-def test_huge_learning_rate_ends_as_diverged_with_an_event():
-    records = list(
-        run(
-            RunConfig(
-                activation="relu", init="he", lr=1e4, dataset="circle", steps=200, device="cpu"
-            )
-        )
-    )
+DIVERGING = RunConfig(
+    activation="relu", init="he", lr=1e4, dataset="circle", steps=200, every=10, device="cpu"
+)
+
+
+def first_nonfinite_by_hand(config: RunConfig) -> tuple[int, str]:
+    """Train step by step, reading every loss; at the first non-finite one, walk the layers from
+    the input for the first with non-finite weights or activations."""
+    trainer = Trainer(config)
+    model = trainer.model
+    for step in itertools.count(1):
+        x, y = trainer.data.batch(config.batch_size, trainer.generator)
+        culprits = []
+        h = x
+        for name, layer, forward in [
+            *((f"layer{i + 1}", b.linear, b) for i, b in enumerate(model.blocks)),
+            ("output", model.head, model.head),
+        ]:
+            if not torch.isfinite(layer.weight).all():
+                culprits.append(f"{name} (weights)")
+            h = forward(h)
+            if not torch.isfinite(h).all():
+                culprits.append(f"{name} (activations)")
+        loss = loss_of(h, y)
+        if not math.isfinite(loss.item()):
+            return step, (culprits or ["the loss"])[0]
+        trainer.optimizer.zero_grad()
+        loss.backward()
+        trainer.optimizer.step()
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    ("every", "checkpoint_s"), [(10, 5.0), (3, 5.0), (1, 5.0), (1, 0.0)], ids=str
+)
+def test_huge_learning_rate_ends_as_diverged_naming_the_first_non_finite_layer(
+    monkeypatch, every, checkpoint_s
+):
+    """The loss is read at snapshots only; the trainer replays from its last checkpoint (taken
+    every ``checkpoint_s`` seconds) to the step where it first went non-finite."""
+    monkeypatch.setattr(trainer_module, "CHECKPOINT_S", checkpoint_s)
+    step, culprit = first_nonfinite_by_hand(DIVERGING)
+    assert step > 1 and culprit.startswith("layer")  # the case is a real one, past step 1
+    records = list(run(DIVERGING.replace(every=every)))
     events = [r for r in records if isinstance(r, Event)]
     assert [e.kind for e in events] == ["diverged"]
-    assert "layer" in events[0].message or "loss" in events[0].message
+    assert events[0].step == step
+    assert events[0].message == (
+        f"loss became nan at step {step}; first non-finite values in {culprit}"
+    )
     end = records[-1]
-    assert isinstance(end, End) and end.reason == "diverged" and end.step == events[0].step
-    last = [r for r in records if isinstance(r, Snapshot)][-1]
-    assert last.step == end.step and not math.isfinite(last.loss)
+    assert isinstance(end, End) and end.reason == "diverged" and end.step == step
+    snaps = [r for r in records if isinstance(r, Snapshot)]
+    assert snaps[-1].step == step and not math.isfinite(snaps[-1].loss)
+    assert all(math.isfinite(s.loss) for s in snaps[:-1])
+    assert [s.step for s in snaps] == sorted({s.step for s in snaps})

@@ -10,7 +10,16 @@ from torch import nn
 from vgtui.engine.activations import parse_activation
 from vgtui.engine.factories import make_activation
 from vgtui.engine.probe import Probe, Watch, discover
-from vgtui.engine.stats import DEAD, SAT, Segment, nice_ceil, summarize, summarize_many, unpack
+from vgtui.engine.stats import (
+    DEAD,
+    SAT,
+    Segment,
+    count_slots,
+    nice_ceil,
+    summarize,
+    summarize_many,
+    unpack,
+)
 
 
 def stats_of(x, lo, hi, bins):
@@ -226,3 +235,117 @@ def test_every_activation_name_has_a_module_factory():
     from vgtui.engine.factories import ACTIVATION_MODULES
 
     assert sorted(ACTIVATION_MODULES) == sorted(KINDS)
+
+
+def numpy_stats(x):
+    v = np.asarray(x, dtype=np.float64)
+    return v.mean(), v.std(), v.min(), v.max()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_values_inside_a_fixed_range_match_numpy_with_one_transfer(seed, monkeypatch):
+    """The device path: every value finite and <= hi (some below lo); a single host transfer."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0.3, 2.0, size=(3, 64, 33)).astype(np.float32)
+    transfers = []
+    tolist = torch.Tensor.tolist
+    monkeypatch.setattr(torch.Tensor, "tolist", lambda t: transfers.append(t.shape) or tolist(t))
+    tensors = [torch.from_numpy(layer) for layer in x]
+    floats, counts = summarize_many(tensors, [Segment(-1.0, 20.0)] * 3, 17)
+    assert len(transfers) == 1
+    for layer, f, c in zip(x, floats, counts, strict=True):
+        s = unpack(f, c)
+        hist, below, above, nonfinite = numpy_hist(layer, -1.0, 20.0, 17)
+        assert (s.hist.counts, s.hist.below, s.hist.above, s.hist.nonfinite) == (
+            hist,
+            below,
+            above,
+            nonfinite,
+        )
+        assert below > 0 and above == 0
+        mean, std, vmin, vmax = numpy_stats(layer)
+        assert s.mean == pytest.approx(mean, abs=1e-5)
+        assert s.std == pytest.approx(std, rel=1e-5)
+        assert (s.min, s.max) == (pytest.approx(vmin), pytest.approx(vmax))
+
+
+def test_std_of_values_far_from_zero_is_accurate():
+    """A saturated sigmoid: mean near 1, spread 1e-4; no cancellation in the variance."""
+    rng = np.random.default_rng(5)
+    x = (0.999 + 1e-4 * rng.standard_normal(100_000)).astype(np.float32)
+    s = stats_of(x, 0.0, 1.0, 10)
+    assert s.std == pytest.approx(float(x.astype(np.float64).std()), rel=1e-4)
+
+
+@pytest.mark.parametrize("value", [1e-30, 3e-7, 0.013, 0.02, 0.2, 0.5, 0.99, 1.0, 7.0, 123.0, 3e38])
+def test_adaptive_range_is_the_nice_ceiling_of_the_largest_magnitude(value):
+    stored = float(torch.tensor(value, dtype=torch.float32))  # the value as the tensor holds it
+    for values in ([stored, 0.0], [-stored, 0.5 * stored]):
+        s = stats_of(values, -math.inf, math.inf, 4)
+        assert (s.hist.lo, s.hist.hi) == (-nice_ceil(stored), nice_ceil(stored))
+        assert s.hist.below == s.hist.above == 0 and sum(s.hist.counts) == 2
+
+
+def test_all_zero_tensor_gets_a_unit_range():
+    s = stats_of([0.0] * 6, -math.inf, math.inf, 4)
+    assert (s.hist.lo, s.hist.hi) == (-1.0, 1.0)
+    assert s.hist.counts == [0, 0, 6, 0]
+    assert (s.mean, s.std, s.min, s.max) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_dead_units_with_negative_values_and_channels_match_numpy():
+    """Leaky units (negative values are alive) and conv channels (zero at every position)."""
+    gen = torch.Generator().manual_seed(1)
+    leaky = torch.randn(8, 5, generator=gen)
+    leaky[:, 1] = 0.0
+    leaky[:, 3] = 0.0
+    leaky[0, 3] = -1e-3  # one negative value keeps unit 3 alive
+    conv = torch.relu(torch.randn(4, 6, 3, 3, generator=gen))
+    conv[:, 2] = 0.0
+    conv[:, 4, 1:] = 0.0  # zero but for one position row: alive
+    segments = [Segment(dead=True), Segment(0.0, math.inf, dead=True)]
+    floats, counts = summarize_many([leaky, conv], segments, 8)
+    for t, f, c in zip([leaky, conv], floats, counts, strict=True):
+        y = t.numpy().reshape(t.shape[0], t.shape[1], -1)
+        assert f[DEAD] == pytest.approx((y == 0).all(axis=(0, 2)).mean())
+        assert sum(c) == t.numel()
+        assert math.isnan(f[SAT])
+    assert floats[0][DEAD] == pytest.approx(1 / 5) and floats[1][DEAD] == pytest.approx(1 / 6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_saturated_fraction_and_histogram_of_random_sigmoid_layers_match_numpy(seed):
+    gen = torch.Generator().manual_seed(seed)
+    layers = [torch.sigmoid(4 * torch.randn(32, 16, generator=gen)) for _ in range(4)]
+    floats, counts = summarize_many(layers, [Segment(0.0, 1.0, 0.01, 0.99)] * 4, 20)
+    for t, f, c in zip(layers, floats, counts, strict=True):
+        y = t.numpy().astype(np.float64)
+        assert f[SAT] == pytest.approx(((y < 0.01) | (y > 0.99)).mean())
+        assert c[:20] == numpy_hist(y, 0.0, 1.0, 20)[0]
+        assert f[0] == pytest.approx(y.mean(), abs=1e-6)
+        assert f[1] == pytest.approx(y.std(), rel=1e-5)
+
+
+def test_sync_free_slot_counts_equal_bincount():
+    """The GPU's histogram (no host read to size it) counts as `torch.bincount` does."""
+    gen = torch.Generator().manual_seed(4)
+    slot = torch.randint(0, 37, (5000,), generator=gen, dtype=torch.int32)
+    slot[:3] = 0  # the first and last slots are reached
+    slot[3:5] = 40
+    on_cpu = count_slots(slot, 41, sync_free=False)
+    sync_free = count_slots(slot, 41, sync_free=True)
+    assert sync_free.dtype == torch.float64
+    assert sync_free.tolist() == on_cpu.tolist() == np.bincount(slot.numpy(), minlength=41).tolist()
+
+
+def test_summaries_are_the_same_with_the_sync_free_histogram(monkeypatch):
+    from vgtui.engine import stats
+
+    gen = torch.Generator().manual_seed(6)
+    tensors = [torch.sigmoid(3 * torch.randn(32, 8, generator=gen)) for _ in range(3)]
+    tensors.append(torch.randn(32, 1, generator=gen))
+    segments = [Segment(0.0, 1.0, 0.01, 0.99)] * 3 + [Segment()]
+    expected = summarize_many(tensors, segments, 12)
+    count = stats.count_slots
+    monkeypatch.setattr(stats, "count_slots", lambda slot, size, sync_free: count(slot, size, True))
+    assert summarize_many(tensors, segments, 12) == expected

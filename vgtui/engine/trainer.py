@@ -2,12 +2,20 @@
 
 No I/O and no threads: the headless command, the dashboard's worker process and tests all drive
 the same loop and receive the same records (snapshots, events, the end).
+
+Nothing crosses from the device to the host between snapshots (on CUDA a host read stalls the
+pipeline): the loss is read at snapshot steps only, and a divergence is noticed there, through a
+running sum of the losses that turns non-finite with the first non-finite loss. To name where it
+began, the trainer goes back to its last checkpoint (a copy of the training state every few
+seconds) and replays the steps since, reading each loss, up to the first non-finite one.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import torch
@@ -22,8 +30,12 @@ from vgtui.engine.pacing import AUTO_HZ, Pacer
 from vgtui.engine.probe import Probe, Watch
 from vgtui.engine.records import End, Event, Record, RunHeader, Snapshot
 
-VAL_LIMIT = 2000  # validation samples evaluated per snapshot
-VAL_EVERY = 50  # steps between validations (at snapshots; also at step 1 and at the end)
+VAL_LIMIT = 2000  # validation samples evaluated per validation
+VAL_EVERY = 100  # validation at the first snapshot past each multiple of this (and steps 1, last)
+VAL_PERIOD_S = 0.5  # ... and under every="auto", at most once in this many training seconds
+STATS_SHARE = 0.02  # under every="auto", the most of the training time that snapshots take
+MAX_PERIOD_S = 5.0  # ... though one comes at least this often
+CHECKPOINT_S = 5.0  # training seconds between the checkpoints a divergence is replayed from
 
 
 def available_devices() -> list[str]:
@@ -78,6 +90,19 @@ def accuracy_of(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (predicted == y).float().mean()
 
 
+@dataclass
+class Checkpoint:
+    """Everything a step changes, copied: enough to replay the steps that follow exactly."""
+
+    step: int
+    model: dict
+    optimizer: dict | None
+    generator: torch.Tensor
+    rng: tuple[torch.Tensor, torch.Tensor | None]
+    order: tuple[torch.Tensor | None, int]  # the dataset's epoch permutation and position
+    elapsed: float  # the trainer's time when it was taken
+
+
 class Trainer:
     """Trains `config` on its dataset; call `step()` until `end` is set."""
 
@@ -85,7 +110,9 @@ class Trainer:
         self, config: RunConfig, dataset: Dataset | None = None, snapshot_hz: float = AUTO_HZ
     ) -> None:
         self.config = config
-        self.pacer = Pacer(config.every, hz=snapshot_hz)
+        # Pacing and checkpoints follow the training's own time (`elapsed`), not the wall clock.
+        self.pacer = Pacer(config.every, hz=snapshot_hz, clock=lambda: self.elapsed)
+        self.min_period = self.pacer.period
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -114,6 +141,11 @@ class Trainer:
         self.elapsed = 0.0
         self.lr = config.lr
         self.end: End | None = None
+        self.loss_sum = torch.zeros((), device=self.device)  # non-finite once a loss has been
+        self.validated = (0, -math.inf)  # the step and training time of the last validation
+        self.step_s: float | None = None  # a plain step's seconds, a moving average
+        self.snapshot_cost: float | None = None  # a snapshot's extra seconds, a moving average
+        self.checkpoint = self.save()
         self.header = RunHeader(
             config={**config.to_dict(), "device": str(self.device)},
             layers=self.probe.layer_infos(),
@@ -130,6 +162,7 @@ class Trainer:
         if self.optimizer is not None:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
+            self.checkpoint = self.save()  # a replay must use the new rate from here on
         return Event(self.step_count, "config_changed", f"lr={lr:g}")
 
     def stop(self, reason: str = "stopped") -> End:
@@ -146,54 +179,93 @@ class Trainer:
         x, y = self.data.batch(self.config.batch_size, self.generator)
         if snap:
             self.probe.arm()
+        loss = acc = None
         if self.optimizer is None:
             with torch.no_grad():
                 self.model(x)
-            loss = acc = None
         else:
             logits = self.model(x)
             loss = loss_of(logits, y)
             acc = accuracy_of(logits.detach(), y) if snap else None
-            if not math.isfinite(loss.item()):
-                return self._diverged(step, x, loss.item())
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if snap:
-                self.probe.read_grads()
-            if self.config.grad_clip > 0:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-            self.optimizer.step()
+            self.update(loss, snap)
         self.step_count = step
         records: list[Record] = []
         if snap:
-            records.append(self._snapshot(loss, acc, started))
+            records += self.snapshot(loss, acc, started)
         else:
-            self.elapsed += time.perf_counter() - started
-        if self.config.steps and step >= self.config.steps:
+            took = time.perf_counter() - started
+            self.elapsed += took
+            self.step_s = took if self.step_s is None else 0.9 * self.step_s + 0.1 * took
+        if self.end is None and self.config.steps and step >= self.config.steps:
             records.append(self.stop("done"))
         return records
 
-    def _snapshot(
+    def update(self, loss: torch.Tensor, snap: bool) -> None:
+        """Backward and the optimizer step; no host synchronisation."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if snap:
+            self.probe.read_grads()
+        if self.config.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
+        self.optimizer.step()
+        self.loss_sum += loss.detach()
+
+    def snapshot(
         self, loss: torch.Tensor | None, acc: torch.Tensor | None, started: float
-    ) -> Snapshot:
-        layers = self.probe.collect()
+    ) -> list[Record]:
+        """The snapshot of this step (the host reads the loss here), or how the run diverged."""
         step = self.step_count
+        loss_value = acc_value = None
+        if loss is not None:
+            numbers = torch.stack([loss.detach(), acc, self.loss_sum]).tolist()
+            loss_value, acc_value, losses = numbers
+            if not math.isfinite(losses):
+                return self.find_divergence(step)
+            self.loss_sum.zero_()
+        layers = self.probe.collect()
         val_loss = val_acc = None
-        if step == 1 or step % VAL_EVERY == 0 or step == self.config.steps:
-            val_loss, val_acc = self._validate()
-        self.elapsed += time.perf_counter() - started
-        return Snapshot(
-            step=self.step_count,
-            loss=None if loss is None else loss.item(),
-            accuracy=None if acc is None else acc.item(),
+        if self.validation_due(step):
+            val_loss, val_acc = self.validate()
+        if self.elapsed - self.checkpoint.elapsed >= CHECKPOINT_S:
+            self.checkpoint = self.save()
+        took = time.perf_counter() - started
+        self.elapsed += took
+        if self.pacer.auto and step > 1:  # step 1 pays torch's one-time set-up
+            self.pace(took - (self.step_s or 0.0))
+        snapshot = Snapshot(
+            step=step,
+            loss=loss_value,
+            accuracy=acc_value,
             lr=self.lr,
             elapsed_s=self.elapsed,
             layers=layers,
             val_loss=val_loss,
             val_accuracy=val_acc,
         )
+        return [snapshot]
 
-    def _validate(self) -> tuple[float | None, float | None]:
+    def pace(self, cost: float) -> None:
+        """Under "auto": space snapshots so that they take at most `STATS_SHARE` of the time.
+
+        ``cost``: this snapshot step's time less a plain step's (the whole step while no plain
+        step has been timed, which errs on the side of training).
+        """
+        if self.snapshot_cost is not None:
+            cost = 0.8 * self.snapshot_cost + 0.2 * cost
+        self.snapshot_cost = cost
+        self.pacer.period = min(max(self.min_period, cost / STATS_SHARE), MAX_PERIOD_S)
+
+    def validation_due(self, step: int) -> bool:
+        last_step, last_time = self.validated
+        if step in (1, self.config.steps):
+            return True
+        if self.pacer.auto and self.elapsed - last_time < VAL_PERIOD_S:
+            return False
+        return step // VAL_EVERY > last_step // VAL_EVERY
+
+    def validate(self) -> tuple[float | None, float | None]:
+        self.validated = (self.step_count, self.elapsed)
         if self.data.x_val is None or self.optimizer is None:
             return None, None
         self.set_training(False)
@@ -202,32 +274,85 @@ class Trainer:
             y = self.data.y_val[:VAL_LIMIT]
             loss, acc = loss_of(logits, y), accuracy_of(logits, y)
         self.set_training(True)
-        return loss.item(), acc.item()
+        loss_value, acc_value = torch.stack([loss, acc]).tolist()
+        return loss_value, acc_value
 
     def set_training(self, on: bool) -> None:
         for module in self.mode_modules:
             module.training = on
 
-    def _diverged(self, step: int, x: torch.Tensor, loss_value: float) -> list[Record]:
+    # ---- divergence ------------------------------------------------------------------------
+
+    def save(self) -> Checkpoint:
+        """A copy of the training state (model, optimizer, data order, random generators)."""
+        cuda = self.device.type == "cuda"
+        return Checkpoint(
+            step=self.step_count,
+            model=copy.deepcopy(self.model.state_dict()),
+            optimizer=None
+            if self.optimizer is None
+            else copy.deepcopy(self.optimizer.state_dict()),
+            generator=self.generator.get_state(),
+            rng=(torch.get_rng_state(), torch.cuda.get_rng_state(self.device) if cuda else None),
+            order=(self.data._perm, self.data._pos),
+            elapsed=self.elapsed,
+        )
+
+    def restore(self, saved: Checkpoint) -> None:
+        self.model.load_state_dict(saved.model)
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(copy.deepcopy(saved.optimizer))
+        self.generator.set_state(saved.generator)
+        torch.set_rng_state(saved.rng[0])
+        if saved.rng[1] is not None:
+            torch.cuda.set_rng_state(saved.rng[1], self.device)
+        self.data._perm, self.data._pos = saved.order
+        self.step_count = saved.step
+
+    def find_divergence(self, seen: int) -> list[Record]:
+        """A loss went non-finite at or before step ``seen``: replay from the last checkpoint,
+        reading every loss, and stop at the first non-finite one."""
+        self.probe.disarm()
+        self.restore(self.checkpoint)
+        while True:
+            step = self.step_count + 1
+            x, y = self.data.batch(self.config.batch_size, self.generator)
+            loss = loss_of(self.model(x), y)
+            value = loss.item()
+            if not math.isfinite(value) or step >= seen:  # (a device that does not replay
+                return self.diverged(step, x, value)  # exactly: its culprit is where it was seen)
+            self.update(loss, snap=False)
+            self.step_count = step
+
+    def diverged(self, step: int, x: torch.Tensor, loss_value: float) -> list[Record]:
         """A non-finite loss ends the run: a last snapshot, an event naming the culprit, the end."""
         self.step_count = step
         self.probe.arm()
         with torch.no_grad():
             self.model(x)
-        snapshot = self._snapshot(torch.tensor(loss_value), None, time.perf_counter())
+        layers = self.probe.collect()
         where = "the loss"
-        for layer, watch in zip(snapshot.layers, self.probe.watches, strict=True):
+        for layer, watch in zip(layers, self.probe.watches, strict=True):
             if not torch.isfinite(watch.layer.weight).all():
                 where = f"{layer.name} (weights)"
                 break
             if layer.act.hist.nonfinite:
                 where = f"{layer.name} (activations)"
                 break
-        event = Event(
-            step,
-            "diverged",
-            f"loss became {loss_value} at step {step}; first non-finite values in {where}",
+        snapshot = Snapshot(
+            step=step,
+            loss=loss_value,
+            accuracy=None,
+            lr=self.lr,
+            elapsed_s=self.elapsed,
+            layers=layers,
         )
+        what = (
+            f"loss became {loss_value} at step {step}"
+            if not math.isfinite(loss_value)
+            else f"loss became non-finite by step {step} (a replay did not repeat it)"
+        )
+        event = Event(step, "diverged", f"{what}; first non-finite values in {where}")
         return [snapshot, event, self.stop("diverged")]
 
 
