@@ -6,8 +6,8 @@ per group rather than a dozen per layer. Everything a row needs, its histogram r
 is computed on the device, and all groups cross to the host in **one** transfer of
 O(layers x bins) numbers: no host synchronisation inside a snapshot but the last one.
 (`torch.compile` of the device part was measured against this eager path, `vgtui bench --only
-compile`: it saves a fifth to a half of the time but costs seconds per process and model shape,
-which a snapshot stream restarted with every new run never earns back.)
+compile`: it saved 7-16% on the 10x64 MLP and 20-40% on the 10x1024 one, for a first call of
+2-8 s per process and model shape, which a run restarted with each new config never earns back.)
 
 Rows that the device path cannot place, those with NaN or infinite values (a diverging run) or
 with values above a fixed ``hi`` (never an activation's: its range bounds its values), are
