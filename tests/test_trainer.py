@@ -9,6 +9,7 @@ import torch
 
 import vgtui.engine.trainer as trainer_module
 from vgtui.engine.config import RunConfig
+from vgtui.engine.errors import ConfigError
 from vgtui.engine.model import build_model
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
 from vgtui.engine.trainer import (
@@ -179,10 +180,14 @@ def test_residual_block_adds_its_input():
 )
 def test_auto_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2 if cuda else 0)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
     assert resolve_device("auto") == torch.device(expected)
-    assert resolve_device("cpu") == torch.device("cpu")  # a named device is taken as it is
-    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    assert resolve_device("cpu") == torch.device("cpu")
+    if cuda:  # a device the machine has is taken as it is; one it lacks names those it has
+        assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(ConfigError, match="this machine has: auto, cpu"):
+        resolve_device("cuda:2")
 
 
 HOST_READS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__")

@@ -40,7 +40,8 @@ CHECKPOINT_S = 5.0  # training seconds between the checkpoints a divergence is r
 
 def available_devices() -> list[str]:
     """The devices this machine can train on: cpu, each cuda:N, mps."""
-    found = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    cudas = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    found = ["cpu"] + [f"cuda:{i}" for i in range(cudas)]
     mps = getattr(torch.backends, "mps", None)
     return found + (["mps"] if mps is not None and mps.is_available() else [])
 
