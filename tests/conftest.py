@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -67,3 +68,12 @@ async def draw_exactly(pilot) -> None:
         view.invalidate()
         view.redraw()
     await pilot.pause()
+
+
+def pid_exists(pid: int) -> bool:
+    """Whether a process with this id is still there (a zombie counts until it is reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from conftest import pid_exists
 from rich.console import Console
 from rich.text import Text
 from textual.command import CommandPalette
@@ -840,14 +841,6 @@ class RecordingTrainerSource(TrainerSource):
         batch = super().recv(timeout)
         self.received.extend(batch)
         return batch
-
-
-def pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def test_quitting_stops_the_trainer_process(wait_until):

@@ -8,7 +8,6 @@ capture, orphaned children, closing without blocking) use real processes.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import pid_exists
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
@@ -60,14 +60,6 @@ def deadline_wait(condition, what: str, timeout: float = 30.0) -> None:
         if time.monotonic() > end:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.02)
-
-
-def pid_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 # ---- one line for every error -------------------------------------------------------------------

@@ -662,18 +662,17 @@ def run_lesson_app(
 ) -> int:
     """Open the dashboard playing a lesson (see `vgtui.ui.lesson_driver`)."""
     driver = LessonDriver(player, exit_at_end=exit_at_end, svg_dir=svg_dir)
-    app = VgtuiApp(driver.first_config, fps=fps, lesson=driver)
-    try:
-        app.run()
-    finally:
-        app.stop_source()
-        reap_all()
-    return app.return_code or 0
+    return run_app(driver.first_config, fps=fps, lesson=driver)
 
 
-def run_app(config: RunConfig, fps: float | None = None, log_path: str | None = None) -> int:
+def run_app(
+    config: RunConfig,
+    fps: float | None = None,
+    log_path: str | None = None,
+    lesson: LessonDriver | None = None,
+) -> int:
     """Open the dashboard; the trainer process is stopped whatever way the app ends."""
-    app = VgtuiApp(config, fps=fps, log_path=log_path)
+    app = VgtuiApp(config, fps=fps, log_path=log_path, lesson=lesson)
     try:
         app.run()
     finally:
