@@ -60,6 +60,10 @@ def _int_or_auto(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer or auto") from None
 
 
+# A config field's annotation -> the converter of its command-line text (others stay strings).
+FIELD_TYPES = {"int": int, "float": float, "int | str": _int_or_auto}
+
+
 class _Parser(argparse.ArgumentParser):
     """Errors are one line and exit 2, never a usage dump or a traceback."""
 
@@ -100,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     config = parser.add_argument_group("run configuration")
     for f in dataclasses.fields(RunConfig):
         flag = "--" + f.name.replace("_", "-")
-        kind = {"int": int, "float": float, "int | str": _int_or_auto}.get(str(f.type), str)
+        kind = FIELD_TYPES.get(str(f.type), str)
         if f.type in ("bool", bool):
             config.add_argument(
                 flag, action=argparse.BooleanOptionalAction, default=None, help=_HELP[f.name]

@@ -36,16 +36,15 @@ def parse_changes(text: str, side: str = "a") -> dict[str, Any]:
 
 
 def _typed(key: str, raw: str) -> Any:
+    """``raw`` read as the field's type, as the command line reads its flag."""
+    from vgtui.cli import FIELD_TYPES
+
     kind = FIELDS[key]
-    try:
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-        if kind == "int | str":
-            return raw if raw == "auto" else int(raw)
-    except ValueError:
-        raise ConfigError(key, raw, f"a number for {key}") from None
+    if kind in FIELD_TYPES:
+        try:
+            return FIELD_TYPES[kind](raw)
+        except (ValueError, argparse.ArgumentTypeError):
+            raise ConfigError(key, raw, f"a number for {key}") from None
     if kind == "bool":
         if raw.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
             raise ConfigError(key, raw, "true or false")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NoReturn
 
 from vgtui.engine.diagnosis import diagnose
@@ -85,7 +85,6 @@ def _fail(message: str) -> int:
 
 def with_device(lesson: Lesson, device: str) -> Lesson:
     """The lesson with every step's runs on ``device`` (validated like the flag)."""
-    from dataclasses import replace
 
     def move(config):
         return None if config is None else config.replace(device=device)
