@@ -111,7 +111,7 @@ async def test_replay_keys(tmp_path, wait_until):
         assert len(app.book.runs) == 1  # moving back is the same run, not a new one
         await pilot.press("G")
         await wait_until(pilot, lambda: app.latest.step == 120, "the end")
-        assert "snapshot 12/12" in status(app)
+        await wait_until(pilot, lambda: "snapshot 12/12" in status(app), "the position drawn")
         assert app.book.current.count == 12
         await pilot.press("g")
         await wait_until(pilot, lambda: app.latest.step == 10, "the start")
