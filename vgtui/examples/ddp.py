@@ -55,6 +55,10 @@ def train(argv: list[str] | None) -> None:
                 f"ddp: {args.steps} steps on {dist.get_world_size()} ranks, validation accuracy "
                 f"{val:.1%}; run log: {args.log}"
             )
+        # Leave together: a rank that tears its process group down while another still uses
+        # (or is still closing) the connection can abort in gloo ("terminate called without an
+        # active exception").
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
@@ -64,6 +68,11 @@ def _spawned(rank: int, port: int, argv: list[str]) -> None:
         RANK=str(rank), WORLD_SIZE=str(WORLD), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)
     )
     train(argv)
+    # Skip the interpreter's teardown: with gloo's threads still being torn down it can abort
+    # ("terminate called without an active exception") after the work is done and written.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def free_port() -> int:
