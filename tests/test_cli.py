@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from vgtui.cli import build_parser, config_from_args, main
+from vgtui.cli import SUBCOMMANDS, build_parser, config_from_args, main
 from vgtui.engine.activations import NAMES as ACTIVATIONS
 from vgtui.engine.config import DATASETS, OPTIMIZERS, RunConfig
 from vgtui.engine.diagnosis import diagnose
@@ -40,6 +40,18 @@ def test_flags_build_the_config_and_unset_flags_keep_defaults():
     assert cfg == RunConfig(
         activation="relu", init="he", depth=20, residual=True, dropout=0.2, batch_size=16
     )
+
+
+def test_help_names_every_command_and_each_default_once(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    commands = out[out.index("commands") :]
+    for word in SUBCOMMANDS:
+        assert f"vgtui {word} " in commands, word
+    assert "vgtui LOG.jsonl" in commands
+    assert "(default: )" not in out and out.count("(default:") == out.count("default:")
 
 
 def test_list_names_every_choice_on_its_own_row_with_its_description(capsys):

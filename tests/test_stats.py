@@ -156,15 +156,21 @@ def test_update_ratio_is_update_norm_over_weight_norm():
     layer = nn.Linear(5, 3)
     probe = Probe([Watch("l", layer, layer)])
     opt = torch.optim.SGD(layer.parameters(), lr=0.5)
-    before = layer.weight.detach().clone()
-    probe.arm()
-    layer(torch.randn(4, 5)).pow(2).sum().backward()
-    probe.read_grads()
-    opt.step()
-    stats = probe.collect()[0]
-    after = layer.weight.detach()
-    expected = float((after - before).norm() / after.norm())
-    assert stats.update_ratio == pytest.approx(expected, rel=1e-5)
+    for lr in (0.5, 0.01, 0.2):  # each snapshot's own update, in the buffers the last one used
+        opt.param_groups[0]["lr"] = lr
+        before = layer.weight.detach().clone()
+        probe.arm()
+        layer(torch.randn(4, 5)).pow(2).sum().backward()
+        probe.read_grads()
+        opt.step()
+        opt.zero_grad()
+        stats = probe.collect()[0]
+        after = layer.weight.detach()
+        expected = float((after - before).norm() / after.norm())
+        assert stats.update_ratio == pytest.approx(expected, rel=1e-5)
+        layer(torch.randn(4, 5)).pow(2).sum().backward()  # a step between snapshots
+        opt.step()
+        opt.zero_grad()
     assert stats.preact is None  # a layer watched at its own output has no separate pre-activation
 
 

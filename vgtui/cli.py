@@ -50,6 +50,18 @@ SUBCOMMANDS = {
 }
 
 
+EPILOG = """\
+commands (each has its own --help):
+  vgtui attach LOG            follow a run log that another process is writing
+  vgtui replay LOG            play a finished run log (space, arrows, [ ], g G)
+  vgtui LOG.jsonl             attach, or replay when the log has ended
+  vgtui demo [NAME|FILE]      list the lessons, or play one (--record FILE.cast)
+  vgtui compare --a K=V,...   two configurations side by side (--b K=V,...)
+  vgtui report LOG [LOG ...]  a run log as plots, for a terminal or a CI log
+  vgtui bench                 the benchmarks (make bench)
+"""
+
+
 def _int_or_auto(text: str) -> int | str:
     """``--every``: a whole number of steps, or ``auto``."""
     if text == "auto":
@@ -74,8 +86,10 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vgtui",
-        description="Watch vanishing and exploding gradients live. With no options, opens the "
+        description="Watch vanishing and exploding gradients live. With no options, opens the\n"
         "dashboard on a deep sigmoid network whose gradients vanish.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--headless", action="store_true", help="train without the dashboard")
@@ -115,7 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                 type=kind,
                 default=None,
                 metavar=f.name.upper(),
-                help=f"{_HELP[f.name]} (default: {f.default})",
+                help=_HELP[f.name]
+                if "default" in _HELP[f.name]
+                else f"{_HELP[f.name]} (default: {f.default})",
             )
     return parser
 

@@ -280,6 +280,9 @@ class Probe:
         self._outputs: dict[tuple[int, tuple[int, ...]], int] = {}
         self._grads: dict[int, torch.Tensor] = {}
         self._before: dict[int, torch.Tensor] = {}
+        # The weight copies' storage, reused from snapshot to snapshot: a fresh copy of a large
+        # model at each snapshot costs more in allocation (page faults on a CPU) than in copying.
+        self._spare: dict[int, torch.Tensor] = {}
         self.failed = False
         if resident:
             self._register()
@@ -317,9 +320,11 @@ class Probe:
             self._remove()
 
     def close(self) -> None:
-        """Remove every hook (resident ones too)."""
+        """Remove every hook (resident ones too), and free the weight copies."""
         self._armed = False
         self._remove()
+        self._before.clear()
+        self._spare.clear()
 
     def _remove(self) -> None:
         for handle in self._handles:
@@ -453,8 +458,24 @@ class Probe:
             params = {
                 id(it.param): it.param for it in self._items if only is None or id(it.param) in only
             }
-            copies = torch._foreach_mul([p.detach() for p in params.values()], 1.0)
-            self._before.update(zip(params, copies, strict=True))
+            self._keep_weights(params)
+
+    def _keep_weights(self, params: dict[int, nn.Parameter]) -> None:
+        """Copy ``params`` (id -> parameter) into their reused buffers, as ``_before``."""
+        for key, p in params.items():
+            spare = self._spare.get(key)
+            if spare is None or (spare.shape, spare.dtype, spare.device) != (
+                p.shape,
+                p.dtype,
+                p.device,
+            ):
+                spare = torch.empty_like(p, memory_format=torch.contiguous_format)
+                self._spare[key] = spare
+            self._before[key] = spare
+        if params:
+            torch._foreach_copy_(
+                [self._before[key] for key in params], [p.detach() for p in params.values()]
+            )
 
     @property
     def captured(self) -> bool:
@@ -480,10 +501,14 @@ class Probe:
         moved = [k for k, it in enumerate(items) if id(it.param) in self._before]
         weights = [it.view(it.param.detach()) for it in items]
         deltas = []
-        if moved:
-            now = [weights[k] for k in moved]
+        if moved:  # the copies become the update (before - after) in place: no new storage
+            keys = list(dict.fromkeys(id(items[k].param) for k in moved))
+            by_id = {id(it.param): it.param for it in items}
+            torch._foreach_sub_(
+                [self._before[key] for key in keys], [by_id[key].detach() for key in keys]
+            )
             before = [items[k].view(self._before[id(items[k].param)]) for k in moved]
-            deltas = torch._foreach_norm(torch._foreach_sub(now, before), 2, dtype=torch.float32)
+            deltas = torch._foreach_norm(before, 2, dtype=torch.float32)
         w_norms = torch._foreach_norm(weights, 2, dtype=torch.float32) if weights else []
         on_device = [x for x in extra if isinstance(x, torch.Tensor)]
         tensors = [*self._grads.values(), *w_norms, *deltas, *on_device]
