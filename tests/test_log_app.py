@@ -176,3 +176,34 @@ async def test_the_dashboard_diagnosis_names_keys_when_the_run_is_ours(recorded,
         panel = replay.query_one(DiagnosisPanel)
         await wait_until(pilot, lambda: "vanishing" in panel.text, "the vanishing diagnosis")
         assert "`" not in panel.text  # a recording: remedies in words
+
+
+async def test_a_watched_models_log_is_described_by_its_model_not_a_default_config(
+    tmp_path, wait_until
+):
+    import torch
+    from torch import nn
+
+    import vgtui
+
+    torch.manual_seed(0)
+    model = nn.Sequential()
+    model.add_module("encoder", nn.Sequential(nn.Linear(4, 8), nn.Tanh()))
+    model.add_module("layers", nn.Sequential(nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 2)))
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    log = tmp_path / "watched.jsonl"
+    with vgtui.watch(model, log=str(log), every=1, optimizer=opt) as probe:
+        for _ in range(3):
+            loss = model(torch.randn(16, 4)).pow(2).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            probe.step(loss)
+    app = log_app(log, "replay", fps=30)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "Sequential" in status(app), "the model in the status")
+        line = status(app)
+        assert "3 layers" in line and "Adam lr 0.01" in line and "cpu" in line
+        assert "sigmoid" not in line and "spiral" not in line  # not the built-in defaults
+        screen = app.export_screenshot()
+        assert "layers.0" in screen and "Ls.0" not in screen  # names as the model has them

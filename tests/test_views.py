@@ -235,3 +235,18 @@ def test_diagnosis_panel_on_the_deep_fixture_names_the_vanishing_layers(deep_log
     lines = diagnosis_lines(findings, 160)
     assert len(lines) <= 2 and all(len(text(x)) <= 160 for x in lines)
     assert any("vanish" in f.rule for f in findings)
+
+
+def test_the_waterfall_gives_each_layer_a_labelled_line_when_there_is_room():
+    from vgtui.ui.widgets.layer_filter import Row
+    from vgtui.ui.widgets.waterfall import waterfall_lines
+
+    names = [f"encoder.layers.{k}.self_attn" for k in range(6)]
+    rows = [Row(name, (k,)) for k, name in enumerate(names)]
+    logs = np.log10(np.array([[10.0**-k] * 5 for k in range(6)]))  # layer k: 10^-k
+    steps = np.arange(1, 6)
+    text = ["".join(t for t, _ in line) for line in waterfall_lines(steps, logs, rows, 120, 20)]
+    assert [line.split()[0] for line in text[1:7]] == names  # full names, one line each
+    squeezed = waterfall_lines(steps, logs, rows, 120, 6)  # 3 lines for 6 layers: two per line
+    labels = ["".join(t for t, _ in line).split()[0] for line in squeezed[1:4]]
+    assert labels == names[::2]

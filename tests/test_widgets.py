@@ -17,10 +17,10 @@ from vgtui.ui.history import RunHistory
 from vgtui.ui.source import ReplaySource
 from vgtui.ui.widgets.curves import Line, axis_range, chart, decimate, nice_ceil
 from vgtui.ui.widgets.gradients import GradientBars, grad_health, ratio_sentence
-from vgtui.ui.widgets.histograms import Histograms, bars, rebin
+from vgtui.ui.widgets.histograms import Histograms, bars, layer_label, rebin
 from vgtui.ui.widgets.lines import LineView, Steady, changed_span, fit
 from vgtui.ui.widgets.signal import signal_health, spread_sentence
-from vgtui.ui.widgets.status import StatusLine, fmt_rate, status_line
+from vgtui.ui.widgets.status import StatusLine, describe_run, fmt_rate, status_line
 
 # ---- histograms ----------------------------------------------------------------------------------
 
@@ -299,3 +299,25 @@ async def test_a_frame_repaints_only_what_changed(wait_until, recorded):
         assert repainted == {"GradientBars": 1}
         line = app.query_one(GradientBars).text.splitlines()[5]
         assert line.split()[0] == "L5" and f" {fmt_num(layers[4].grad_norm)} " in line
+
+
+def test_layer_labels_shorten_only_the_built_in_names():
+    assert [layer_label(x) for x in ("layer1", "layer12", "output")] == ["L1", "L12", "out"]
+    for name in ("encoder.layers.0.linear1", "layers", "layer1.conv", "outputs"):
+        assert layer_label(name) == name
+
+
+def test_a_run_that_is_not_ours_is_described_by_its_header():
+    header = {"source": "watch", "model": "TinyGPT", "parameters": 111674, "optimizer": "AdamW"}
+    parts = describe_run({**header, "lr": 0.003, "world_size": 2, "device": "cuda:0"}, 17)
+    assert parts == [
+        "TinyGPT",
+        "17 layers",
+        "111,674 parameters",
+        "AdamW lr 0.003",
+        "2 ranks",
+        "cuda:0",
+    ]
+    line = "".join(t for t, _ in status_line(RunConfig(), "cpu", 5, None, "attach", "", parts))
+    assert "TinyGPT · 17 layers" in line and "sigmoid" not in line
+    assert describe_run(RunConfig().to_dict(), 11) is None  # the built-in trainer's own runs

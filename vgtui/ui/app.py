@@ -44,7 +44,7 @@ from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
 from vgtui.ui.widgets.signal import SignalBars
 from vgtui.ui.widgets.snapshot_view import SnapshotView
-from vgtui.ui.widgets.status import StatusLine, status_line
+from vgtui.ui.widgets.status import StatusLine, describe_run, status_line
 from vgtui.ui.widgets.waterfall import Waterfall
 
 DROPOUTS = [0.0, 0.2, 0.5]
@@ -282,6 +282,7 @@ class RunHost:
         log_path: str | None = None,
     ) -> None:
         self.config = config
+        self.described: list[str] | None = None  # a run that is not ours, in words
         self.fps = frame_rate(fps)
         self.fps_note = frame_rate_note(self.fps, fps)  # said in the status line
         self.source_factory = source_factory or (
@@ -360,6 +361,7 @@ class RunHost:
     def on_run_started(self, message: RunStarted) -> None:
         header = message.header.config
         self.device = str(header.get("device", self.device))
+        self.described = describe_run(header, len(message.header.layers))
         # The header is the truth about the run (a recording's config is not the command line's).
         with contextlib.suppress(ConfigError, TypeError):
             self.config = RunConfig.from_dict({**header, "device": self.config.device})
@@ -451,7 +453,9 @@ class RunHost:
                 if self.curves.display:
                     self.curves.redraw()
                 self.views_frame(snap)
-            self.status.show(status_line(self.config, self.device, step, rate, self.state, note))
+            self.status.show(
+                status_line(self.config, self.device, step, rate, self.state, note, self.described)
+            )
         if snap is not None:
             self.snapshots_shown += 1
 

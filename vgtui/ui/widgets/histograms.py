@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 
@@ -100,7 +101,11 @@ def layer_cell(
 
 
 def layer_label(name: str) -> str:
-    return "out" if name == "output" else name.replace("layer", "L")
+    """The built-in MLP's ``layer3`` / ``output`` as ``L3`` / ``out``; any other name as it is
+    (a user's ``encoder.layers.0`` is not ``encoder.Ls.0``)."""
+    if name == "output":
+        return "out"
+    return re.sub(r"^layer(\d+)$", r"L\1", name)
 
 
 class Histograms(SnapshotView):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from rich.cells import cell_len
 
 from vgtui.engine.config import RunConfig
+from vgtui.format import fmt_steps
 from vgtui.ui.widgets.lines import Line, LineView, Seg, fit
 
 STATE_STYLES = {
@@ -30,9 +34,11 @@ def status_line(
     rate: float | None,
     state: str,
     note: str = "",
+    described: Sequence[str] | None = None,
 ) -> Line:
     """State and progress first (they must survive a narrow terminal), then the config, what the
-    keys change most first."""
+    keys change most first; ``described`` replaces the config for a run that is not ours (see
+    `describe_run`)."""
     style = STATE_STYLES.get(state.split()[0], "bold red")
     segs: list[Seg] = [(f"● {state}", style), (f"  step {step:,}", "")]
     if rate is not None:
@@ -40,6 +46,16 @@ def status_line(
     if note:
         segs.append((f" · {note}", "dim"))
     segs.append(("  ", ""))
+    parts = list(described) if described is not None else config_parts(config, device)
+    for i, value in enumerate(parts):
+        if i:
+            segs.append((" · ", "dim"))
+        segs.append((value, "bold"))
+    return tuple(segs)
+
+
+def config_parts(config: RunConfig, device: str) -> list[str]:
+    """The built-in trainer's run in words, what the keys change most first."""
     training = "forward only" if config.forward_only else f"{config.optimizer} lr {config.lr:g}"
     parts = [
         f"{config.activation} · {config.init}",
@@ -54,11 +70,31 @@ def status_line(
         parts.append("residual")
     if config.dropout:
         parts.append(f"dropout {config.dropout:g}")
-    for i, value in enumerate(parts):
-        if i:
-            segs.append((" · ", "dim"))
-        segs.append((value, "bold"))
-    return tuple(segs)
+    return parts
+
+
+def describe_run(header: dict[str, Any], layers: int) -> list[str] | None:
+    """A run log's header config in words when another program wrote it (``watch()``): the
+    model, its size, the optimizer, where it runs. None for the built-in trainer's runs, whose
+    header is a `RunConfig`."""
+    if header.get("source") != "watch":
+        return None
+    parts = [str(header.get("model") or "model"), f"{layers} layers"]
+    if isinstance(header.get("parameters"), int):
+        parts.append(f"{fmt_steps(header['parameters'])} parameters")
+    if header.get("optimizer"):
+        lr = header.get("lr")
+        parts.append(
+            f"{header['optimizer']} lr {lr:g}" if isinstance(lr, float) else header["optimizer"]
+        )
+    world = header.get("world_size")
+    if isinstance(world, int) and world > 1:
+        parts.append(f"{world} ranks")
+    if header.get("compiled"):
+        parts.append("compiled")
+    if header.get("device"):
+        parts.append(str(header["device"]))
+    return parts
 
 
 class StatusLine(LineView):

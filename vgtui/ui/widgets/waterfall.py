@@ -44,7 +44,8 @@ MISSING = "#262626"  # no gradient (a layer that did not train) or no snapshot y
 COLOURS = (*PALETTE, NONFINITE, MISSING)
 NONFINITE_LEVEL, MISSING_LEVEL = len(PALETTE), len(PALETTE) + 1
 SPAN = (-7, 1)  # decades the colour scale covers at least; it widens to fit the data
-LABEL_W = 14  # the widest layer label (longer names keep their end: "…attn.out_proj")
+LABEL_W = 14  # the narrowest label column; a wide panel gives a quarter of its width (names keep
+# their end: "…attn.out_proj")
 TOP = "▀"
 TITLE = "gradient norm per layer over time (log colour), input side at the top"
 
@@ -167,7 +168,8 @@ def waterfall_lines(
     title: Line = ((TITLE, "bold"),)
     if not rows or not steps.size:
         return [title, (("waiting for the first snapshot with gradients…", "dim"),)]
-    label_w = min(LABEL_W, max(len(r.label) for r in rows))
+    # Labels get up to a quarter of a wide panel, LABEL_W at least.
+    label_w = min(max(LABEL_W, width // 4), max(len(r.label) for r in rows))
     cols = max(1, width - label_w - 1)
     body = max(1, height - 3)
     # Rows of layers (a folded group: its layers' mean), then rows pooled to what fits.
@@ -175,7 +177,13 @@ def waterfall_lines(
     for k, r in enumerate(rows):
         if len(r.layers) > 1:
             per_row[k] = _pool(logs[list(r.layers)], _edges(len(r.layers), 1), 0)[0]
-    slots = _edges(len(rows), 2 * body)
+    # A line holds two rows (upper and lower half-blocks); with room for a line per row, both
+    # halves of a line are one row, so each row is labelled and none is squeezed.
+    row_of = np.arange(len(rows))
+    if len(rows) <= body:
+        row_of = np.repeat(row_of, 2)
+        per_row = per_row[row_of]
+    slots = _edges(len(per_row), 2 * body)
     pooled = _pool(per_row, slots, 0)
     pooled = _pool(pooled, _edges(pooled.shape[1], cols), 1)
     pooled = np.repeat(pooled, max(1, cols // pooled.shape[1]), axis=1)  # few snapshots: wide
@@ -186,7 +194,7 @@ def waterfall_lines(
     lines: list[Line] = [title]
     for k in range(level.shape[0] // 2):
         top, bottom = level[2 * k], level[2 * k + 1]
-        first = rows[slots[2 * k]].label
+        first = rows[row_of[slots[2 * k]]].label
         segs = [(_label(first, label_w).rjust(label_w) + " ", "dim")]
         pair = top * (len(COLOURS) + 1) + (bottom + 1)
         edges = np.flatnonzero(np.diff(pair)) + 1
