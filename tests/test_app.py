@@ -780,7 +780,9 @@ async def test_a_layer_with_no_activation_is_drawn_as_such(wait_until, recorded,
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.latest is made and not app.dirty, "the snapshot")
         histograms = text_of(app.query_one(Histograms))
-        assert "L3 no activation seen" in histograms
+        cell = next(line for line in histograms.splitlines() if "no activation seen" in line)
+        assert re.search(r"▕ +no activation seen +▏", cell)  # inside L3's empty box
+        assert re.search(r"\bL3\b", histograms) and "L3 μ" not in histograms  # titled, no stats
         assert f"L4 μ {fmt_num(layers[3].act.mean)}" in histograms
         if dataset == "random":
             signal = text_of(app.query_one(SignalBars))

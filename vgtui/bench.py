@@ -37,6 +37,7 @@ from vgtui.engine.records import RunHeader, Snapshot
 from vgtui.engine.runlog import encode
 from vgtui.engine.trainer import Trainer, loss_of
 from vgtui.format import fmt_num
+from vgtui.ui.framerate import REMOTE_ENV
 
 SIZES = [(80, 24), (160, 50), (240, 70)]
 
@@ -816,8 +817,6 @@ def log_open(plan: Plan) -> list[Figure]:
 
 
 # ---- 7. bytes to the terminal --------------------------------------------------------------------
-
-REMOTE_ENV = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
 
 
 class DashboardInPty:

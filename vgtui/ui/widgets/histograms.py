@@ -72,9 +72,15 @@ def layer_cell(
     stats: Stats | None = layer.preact if pre else layer.act
     title: list[Seg] = [(f"{label} ", "bold")]
     if stats is None:  # a module whose forward did not run as a module call (run log v2)
-        title.append((NO_ACTIVATION, "dim"))
-        blank = [fit((("▕", "dim"), (" " * (width - 2), ""), ("▏", "dim")), width)] * rows
-        return [fit(tuple(title), width), *blank, fit((), width)]
+        # Said inside the empty box: a long name fills the title line.
+        inner = width - 2
+        blank = fit((("▕", "dim"), (" " * inner, ""), ("▏", "dim")), width)
+        note = fit(
+            (("▕", "dim"), (NO_ACTIVATION[:inner].center(inner), "dim"), ("▏", "dim")), width
+        )
+        box = [blank] * rows
+        box[(rows - 1) // 2] = note
+        return [fit(tuple(title), width), *box, fit((), width)]
     title.append((f"μ {fmt_num(stats.mean)} σ {fmt_num(stats.std)}", ""))
     tag, style = health(layer) if not pre else ("", "")
     if tag:
