@@ -280,8 +280,10 @@ class Probe:
         self._outputs: dict[tuple[int, tuple[int, ...]], int] = {}
         self._grads: dict[int, torch.Tensor] = {}
         self._before: dict[int, torch.Tensor] = {}
-        # The weight copies' storage, reused from snapshot to snapshot: a fresh copy of a large
-        # model at each snapshot costs more in allocation (page faults on a CPU) than in copying.
+        # The weight copies' storage on a CPU, reused from snapshot to snapshot: there a fresh
+        # copy of a large model costs more in allocation (page faults) than in copying. On an
+        # accelerator the caching allocator makes a fresh copy cheap, and holding one between
+        # snapshots would take memory from training.
         self._spare: dict[int, torch.Tensor] = {}
         self.failed = False
         if resident:
@@ -470,7 +472,8 @@ class Probe:
                 p.device,
             ):
                 spare = torch.empty_like(p, memory_format=torch.contiguous_format)
-                self._spare[key] = spare
+                if p.device.type == "cpu":
+                    self._spare[key] = spare
             self._before[key] = spare
         if params:
             torch._foreach_copy_(
