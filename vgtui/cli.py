@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                 default=None,
                 metavar=f.name.upper(),
                 help=_HELP[f.name]
-                if "default" in _HELP[f.name]
+                if "(default:" in _HELP[f.name]  # says its default in words
                 else f"{_HELP[f.name]} (default: {f.default})",
             )
     return parser
