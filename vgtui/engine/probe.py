@@ -285,6 +285,8 @@ class Probe:
         # accelerator the caching allocator makes a fresh copy cheap, and holding one between
         # snapshots would take memory from training.
         self._spare: dict[int, torch.Tensor] = {}
+        # Every distinct parameter by id (the items are fixed for the probe's life).
+        self._by_id = {id(it.param): it.param for it in self._items}
         self.failed = False
         if resident:
             self._register()
@@ -299,7 +301,7 @@ class Probe:
     @property
     def params(self) -> list[nn.Parameter]:
         """Every distinct parameter whose norms the probe reports."""
-        return list({id(it.param): it.param for it in self._items}.values())
+        return list(self._by_id.values())
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -457,9 +459,7 @@ class Probe:
             norms = torch._foreach_div(norms, scale.float())
         self._grads.update(zip(chosen, norms, strict=True))
         if keep_weights:
-            params = {
-                id(it.param): it.param for it in self._items if only is None or id(it.param) in only
-            }
+            params = {k: p for k, p in self._by_id.items() if only is None or k in only}
             self._keep_weights(params)
 
     def _keep_weights(self, params: dict[int, nn.Parameter]) -> None:
@@ -505,10 +505,8 @@ class Probe:
         weights = [it.view(it.param.detach()) for it in items]
         deltas = []
         if moved:  # the copies become the update (before - after) in place: no new storage
-            keys = list(dict.fromkeys(id(items[k].param) for k in moved))
-            by_id = {id(it.param): it.param for it in items}
             torch._foreach_sub_(
-                [self._before[key] for key in keys], [by_id[key].detach() for key in keys]
+                list(self._before.values()), [self._by_id[key].detach() for key in self._before]
             )
             before = [items[k].view(self._before[id(items[k].param)]) for k in moved]
             deltas = torch._foreach_norm(before, 2, dtype=torch.float32)
