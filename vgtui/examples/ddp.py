@@ -55,10 +55,6 @@ def train(argv: list[str] | None) -> None:
                 f"ddp: {args.steps} steps on {dist.get_world_size()} ranks, validation accuracy "
                 f"{val:.1%}; run log: {args.log}"
             )
-        # Leave together: a rank that tears its process group down while another still uses
-        # (or is still closing) the connection can abort in gloo ("terminate called without an
-        # active exception").
-        dist.barrier()
     finally:
         dist.destroy_process_group()
 
