@@ -784,8 +784,10 @@ async def test_a_layer_with_no_activation_is_drawn_as_such(wait_until, recorded,
         assert re.search(r"▕ +no activation seen +▏", cell)  # inside L3's empty box
         assert re.search(r"\bL3\b", histograms) and "L3 μ" not in histograms  # titled, no stats
         assert f"L4 μ {fmt_num(layers[3].act.mean)}" in histograms
-        if dataset == "random":
-            signal = text_of(app.query_one(SignalBars))
+        if dataset == "random":  # shown by this run's header: drawn once it has been laid out
+            bars = app.query_one(SignalBars)
+            await wait_until(pilot, lambda: text_of(bars), "the signal bars laid out")
+            signal = text_of(bars)
             assert re.search(r"^ *L3 no activation seen$", signal, re.M)
             assert f"{fmt_num(layers[3].act.std)} " in signal
         else:
