@@ -204,6 +204,28 @@ def test_bad_record_flags_exit_2_before_anything_runs(tmp_path, capsys, argv, ne
     assert out == "" and not (tmp_path / "x.cast").exists()
 
 
+@pytest.mark.parametrize("headless", [False, True])
+def test_svg_onto_a_file_is_one_line_in_every_mode(tmp_path, capsys, monkeypatch, headless):
+    def run(*args, **kwargs):
+        pytest.fail("the lesson was played")
+
+    monkeypatch.setattr("vgtui.ui.app.run_lesson_app", run)
+    monkeypatch.setattr("vgtui.demo.play_headless", run)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    mode = ["--headless"] if headless else []
+    for svg, needle in [
+        (notes, f"--svg: {notes} is a file; give a directory for the screenshots"),
+        (notes / "shots", f"--svg: cannot create the directory {notes / 'shots'}"),
+    ]:
+        if headless:  # no screens to save: --svg is refused whatever its path
+            needle = "--svg saves the dashboard's screens, and --headless has none"
+        code, out, err = run_main(["demo", "xor", "--svg", str(svg), *mode], capsys)
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        assert needle in err
+    assert notes.read_text() == "mine"
+
+
 def test_demo_headless_prints_the_outcome_of_each_step(capsys):
     code, out, _ = run_main(["demo", "xor", "--headless", "--step-cap", "5"], capsys)
     assert code == 0

@@ -7,9 +7,11 @@ opens the dashboard and plays it; ``--headless`` prints each step's caption and 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import NoReturn
 
 from vgtui.engine.diagnosis import diagnose
@@ -62,6 +64,8 @@ def main(argv: list[str]) -> int:
         lesson = with_device(lesson, args.device)
     except (LessonError, ConfigError) as err:
         return _fail(err.as_flag() if isinstance(err, ConfigError) else str(err))
+    if args.svg is not None and (why := svg_dir_problem(args.svg, args.headless)):
+        return _fail(why)
     if args.headless:
         try:
             play_headless(lesson, cap=args.step_cap)
@@ -76,6 +80,23 @@ def main(argv: list[str]) -> int:
         exit_at_end=args.exit_at_end,
         svg_dir=args.svg,
     )
+
+
+def svg_dir_problem(path: str, headless: bool) -> str | None:
+    """Why ``--svg DIR`` cannot be used (one line), or None once DIR exists as a directory that
+    can be written: checked before anything runs, not when the first step ends."""
+    p = Path(path)
+    if headless:
+        return "--svg saves the dashboard's screens, and --headless has none; drop one of them"
+    if p.exists() and not p.is_dir():
+        return f"--svg: {p} is a file; give a directory for the screenshots"
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        return f"--svg: cannot create the directory {p} ({err.strerror or err})"
+    if not os.access(p, os.W_OK | os.X_OK):
+        return f"--svg: cannot write in {p} (permission denied)"
+    return None
 
 
 def _fail(message: str) -> int:

@@ -3,14 +3,18 @@
 vgtui runs itself in a pseudo-terminal of a fixed size and copies every byte the app writes both
 to the recording (``[seconds, "o", text]`` events after a header) and, when there is a real
 terminal, to it, while the user's keys go to the app. Without a terminal (CI), the app runs on
-that virtual screen alone: a lesson plays to its end and the recording is written, with no output.
-`asciinema play FILE.cast` plays it back.
+that virtual screen alone: a lesson plays to its end and the recording is written, with no output
+but the app's own one-line error, if it has one. `asciinema play FILE.cast` plays it back.
+
+The file is opened before the app starts (an existing one only with ``--overwrite``, as asciinema's
+``rec`` does), and the app does not outlive the recorder, even one killed with SIGKILL.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import ctypes
 import fcntl
 import json
 import os
@@ -23,12 +27,18 @@ import sys
 import termios
 import time
 import tty
+from collections.abc import Callable
+from pathlib import Path
 
 from vgtui.engine.logfile import LogFileError, check_writable
 
 MIN_SIZE = (80, 24)
 DEFAULT_SIZE = (100, 30)
+TAIL_CHARS = 2048
+PR_SET_PDEATHSIG = 1  # Linux prctl(2)
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
+OVERWRITE = "--overwrite"  # replace an existing recording (and, with --log, the log: left in)
+_ERROR_LINE = re.compile(r"^vgtui[a-z ]*: error: ")
 
 
 class RecordError(Exception):
@@ -49,8 +59,18 @@ def parse_size(text: str) -> tuple[int, int]:
     return cols, rows
 
 
-def check_cast_path(path: str) -> None:
-    """The recording's path must be writable before anything runs."""
+def check_cast_path(path: str, overwrite: bool = False) -> None:
+    """The recording's path must be writable before anything runs, and an existing file is
+    replaced only with ``--overwrite`` (as asciinema's ``rec`` does)."""
+    p = Path(path)
+    if p.is_symlink() and not p.exists():
+        raise RecordError(f"--record: {p} is a broken symbolic link; give another path")
+    if p.is_dir():
+        raise RecordError(f"--record: {p} is a directory; give a file name such as {p / 'x.cast'}")
+    if p.exists() and not p.is_file():  # a FIFO would block, a device is not a recording
+        raise RecordError(f"--record: {p} is not a regular file; give a file name")
+    if p.exists() and not overwrite:
+        raise RecordError(f"--record: {p} exists; add --overwrite to replace it")
     try:
         check_writable(path)
     except LogFileError as err:
@@ -61,10 +81,20 @@ class CastWriter:
     """Writes an asciicast v2 file: a header line, then one ``[time, "o", text]`` line per
     chunk of output, with times in seconds since the start."""
 
-    def __init__(self, path: str, cols: int, rows: int, title: str) -> None:
-        self.file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+    def __init__(
+        self, path: str, cols: int, rows: int, title: str, overwrite: bool = False
+    ) -> None:
+        """Opens ``path`` (RecordError, one line, if it cannot be, or exists without
+        ``overwrite``) and writes the header."""
+        try:
+            self.file = open(path, "w" if overwrite else "x", encoding="utf-8")  # noqa: SIM115
+        except FileExistsError:
+            raise RecordError(f"--record: {path} exists; add --overwrite to replace it") from None
+        except OSError as err:
+            raise RecordError(f"--record: cannot write {path} ({err.strerror or err})") from None
         self.started = time.monotonic()
         self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.tail = ""  # the end of the output so far: where a command's error line is
         header = {
             "version": 2,
             "width": cols,
@@ -78,12 +108,19 @@ class CastWriter:
     def output(self, data: bytes) -> None:
         text = self.decoder.decode(data)  # a character split across two reads waits for its rest
         if text:
+            self.tail = (self.tail + text)[-TAIL_CHARS:]
             elapsed = round(time.monotonic() - self.started, 6)
             self.file.write(json.dumps([elapsed, "o", text], ensure_ascii=False) + "\n")
 
     def close(self) -> None:
         self.output(b"")
         self.file.close()
+
+    def error_line(self) -> str | None:
+        """The recorded command's last line where it is one of vgtui's one-line errors."""
+        lines = [line for line in self.tail.replace("\r", "").split("\n") if line.strip()]
+        last = lines[-1].strip() if lines else ""
+        return last if _ERROR_LINE.match(last) and last.isprintable() else None
 
 
 def spawn_in_pty(
@@ -101,24 +138,57 @@ def spawn_in_pty(
         stderr=slave,
         env={**os.environ, "TERM": "xterm-256color", **(env or {})},
         start_new_session=True,
+        preexec_fn=_dies_with_parent(),
     )
     os.close(slave)
     return child, master
 
 
-def record(argv: list[str], path: str, size: tuple[int, int] | None, title: str) -> int:
+def _dies_with_parent() -> Callable[[], None] | None:
+    """On Linux, a ``preexec_fn`` that has the kernel send the child SIGTERM when the thread
+    that started it dies (a recorder killed with SIGKILL leaves no app behind); elsewhere None,
+    and the app ends when its terminal does (`vgtui.ui.terminal.EofDriver`)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
+
+
+def record(
+    argv: list[str],
+    path: str,
+    size: tuple[int, int] | None,
+    title: str,
+    overwrite: bool = False,
+) -> int:
     """Run ``vgtui ARGV`` in a pseudo-terminal and record it to ``path``; returns its exit code.
 
     With a terminal on both standard input and output, the recording has the terminal's size
     (or ``size``) and the user sees and drives the app as usual. Without one, the app runs on a
-    virtual screen of ``size`` (default 100x30) and must end by itself.
+    virtual screen of ``size`` (default 100x30) and must end by itself; a one-line error of the
+    app is said on standard error too. The file is opened before the app starts (RecordError
+    if it cannot be).
     """
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if size is None:
         size = os.get_terminal_size() if interactive else os.terminal_size(DEFAULT_SIZE)
     cols, rows = size[0], size[1]
-    child, master = spawn_in_pty(argv, cols, rows, {"COLORTERM": "truecolor"})
-    cast = CastWriter(path, cols, rows, title)
+    cast = CastWriter(path, cols, rows, title, overwrite)
+    try:
+        child, master = spawn_in_pty(argv, cols, rows, {"COLORTERM": "truecolor"})
+    except BaseException:
+        cast.close()
+        raise
     saved = termios.tcgetattr(sys.stdin) if interactive else None
     previous = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
     try:
@@ -137,6 +207,8 @@ def record(argv: list[str], path: str, size: tuple[int, int] | None, title: str)
         except subprocess.TimeoutExpired:
             child.kill()
             code = child.wait()
+    if code and not interactive and (line := cast.error_line()):
+        print(line, file=sys.stderr)
     return code
 
 
@@ -187,7 +259,9 @@ def split_record_args(argv: list[str]) -> tuple[list[str], str | None, str | Non
 def main_with_recording(argv: list[str]) -> int | None:
     """If ``argv`` asks for ``--record``, record the rest and return its exit code; else None.
 
-    Bad ``--record`` or ``--size`` values are one line and exit code 2, before anything runs.
+    Bad ``--record`` or ``--size`` values, and an existing file without ``--overwrite``, are one
+    line and exit code 2, before anything runs. ``--overwrite`` stays in the recorded command
+    where it has a ``--log`` (which it replaces too).
     """
     if not any(a.split("=")[0] in ("--record", "--size") for a in argv):
         return None
@@ -196,17 +270,20 @@ def main_with_recording(argv: list[str]) -> int | None:
         if path is None:
             raise RecordError("--size: only with --record FILE.cast")
         size = parse_size(size_text) if size_text else None
-        check_cast_path(path)
+        overwrite = OVERWRITE in rest
+        check_cast_path(path, overwrite)
         if not (sys.stdin.isatty() and sys.stdout.isatty()) and rest[:1] != ["demo"]:
             raise RecordError(
                 "--record without a terminal plays a lesson only: vgtui demo NAME --record FILE"
             )
+        if not any(a.split("=")[0] == "--log" for a in rest):
+            rest = [a for a in rest if a != OVERWRITE]  # it was for the recording alone
+        if rest[:1] == ["demo"] and "--exit-at-end" not in rest:
+            rest = [*rest, "--exit-at-end"]  # a recording of a lesson ends with the lesson
+        return record(rest, path, size, "vgtui " + " ".join(rest), overwrite)
     except RecordError as err:
         print(f"vgtui: error: {err}", file=sys.stderr)
         return 2
-    if rest[:1] == ["demo"] and "--exit-at-end" not in rest:
-        rest = [*rest, "--exit-at-end"]  # a recording of a lesson ends with the lesson
-    return record(rest, path, size, title="vgtui " + " ".join(rest))
 
 
 __all__ = ["CastWriter", "RecordError", "main_with_recording", "parse_size", "record"]

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
@@ -36,6 +36,7 @@ from vgtui.ui.history import RunBook
 from vgtui.ui.lesson_driver import LessonDriver
 from vgtui.ui.messages import EventArrived, RunEnded, RunStarted, SnapshotArrived, SourceFailed
 from vgtui.ui.source import Source, SourceClosed, TrainerSource, reap_all
+from vgtui.ui.terminal import EndsWithItsTerminal, refuse_without_terminal
 from vgtui.ui.views import REPLAY_BINDINGS, VIEW_BINDINGS, ViewsMixin
 from vgtui.ui.widgets.curves import Curves
 from vgtui.ui.widgets.diagnosis_panel import DiagnosisPanel
@@ -85,7 +86,7 @@ def cycle(choices: list, current: object, step: int = 1) -> object:
 SourceFactory = Callable[[RunConfig], Source]
 
 
-class _AppShell(ViewsMixin, App[int]):
+class _AppShell(ViewsMixin, EndsWithItsTerminal):
     """The dashboard's application part: layout, keys, signals, help, views; the run is
     `RunHost`'s."""
 
@@ -676,6 +677,13 @@ def run_app(
     lesson: LessonDriver | None = None,
 ) -> int:
     """Open the dashboard; the trainer process is stopped whatever way the app ends."""
+    way_out = (
+        "play it with vgtui demo NAME --headless, or record it with --record FILE.cast --size WxH"
+        if lesson is not None
+        else "train without it with vgtui --headless (and the same flags)"
+    )
+    if (refused := refuse_without_terminal(way_out)) is not None:
+        return refused
     app = VgtuiApp(config, fps=fps, log_path=log_path, lesson=lesson)
     try:
         app.run()

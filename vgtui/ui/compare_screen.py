@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, Vertical, VerticalScroll
 from textual.screen import Screen
@@ -23,6 +23,7 @@ from vgtui.engine.config import RunConfig
 from vgtui.ui.app import RunHost, SourceFactory, VgtuiApp
 from vgtui.ui.history import RunBook
 from vgtui.ui.source import reap_all
+from vgtui.ui.terminal import EndsWithItsTerminal, refuse_without_terminal
 from vgtui.ui.widgets.curves import Curves, Line
 from vgtui.ui.widgets.gradients import GradientBars
 from vgtui.ui.widgets.histograms import Histograms
@@ -205,7 +206,7 @@ class CompareScreen(Screen):
         self.dismiss()
 
 
-class CompareApp(App[int]):
+class CompareApp(EndsWithItsTerminal):
     """`vgtui compare`: the comparison screen alone; ``q`` quits and stops both trainers."""
 
     TITLE = "vgtui compare"
@@ -238,6 +239,9 @@ class CompareApp(App[int]):
 
 def run_compare_app(a: RunConfig, b: RunConfig, fps: float | None = None) -> int:
     """Open two trainers side by side; both processes stop whatever way the app ends."""
+    way_out = "train each side without it with vgtui --headless (and its flags)"
+    if (refused := refuse_without_terminal(way_out)) is not None:
+        return refused
     app = CompareApp(a, b, fps=fps)
     try:
         app.run()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import shlex
 from pathlib import Path
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.logfile import LogFileError, check_log
 from vgtui.ui.log_sources import FollowSource, LogReplaySource
+from vgtui.ui.terminal import refuse_without_terminal
 
 
 def log_config(path: str | Path) -> RunConfig:
@@ -36,6 +38,9 @@ def run_log_app(
     path: str | Path, mode: str, fps: float | None = None, speed: float | None = None
 ) -> int:
     """Open the dashboard on the log at ``path``; quitting never touches the writer."""
+    way_out = f"print the run as plots with vgtui report {shlex.quote(str(path))}"
+    if (refused := refuse_without_terminal(way_out)) is not None:
+        return refused
     app = log_app(path, mode, fps, speed)
     app.run()
     return app.return_code or 0
