@@ -13,7 +13,8 @@ import os
 import pytest
 
 from vgtui.engine import follow
-from vgtui.engine.follow import Follower, read_tail
+from vgtui.engine.follow import Follower
+from vgtui.engine.log_tail import read_tail
 from vgtui.engine.logfile import LogFileError
 from vgtui.engine.records import End, Event, RunHeader, Snapshot, to_dict
 from vgtui.engine.runlog import encode, json_safe, read_log

@@ -42,7 +42,8 @@ def run_python(code: str) -> str:
 DIAGNOSE_AND_FOLLOW = f"""
 import sys
 from vgtui.engine.diagnosis import diagnose, render
-from vgtui.engine.follow import Follower, read_tail
+from vgtui.engine.follow import Follower
+from vgtui.engine.log_tail import read_tail
 from vgtui.engine.records import Snapshot
 from vgtui.engine.runlog import LogReader
 

@@ -96,7 +96,7 @@ def test_an_unreadable_file(tmp_path, opened, capsys, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(logfile, "open", denied, raising=False)  # root reads any file
+    monkeypatch.setattr(logfile, "open_regular", denied)  # root reads any file
     for mode in ("attach", "replay"):
         assert cli.main([mode, str(path)]) == 2
         assert "permission denied" in error_of(capsys)

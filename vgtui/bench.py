@@ -736,7 +736,8 @@ def log_open(plan: Plan) -> list[Figure]:
     """A big run log opened as `attach` and `replay` open it: the header and the last snapshots
     read from the end (`read_tail`), against parsing those lines alone; the scalar curves of every
     snapshot (a `Follower`'s first poll); then the follower's cost per poll."""
-    from vgtui.engine.follow import KEEP, Follower, read_tail
+    from vgtui.engine.follow import KEEP, Follower
+    from vgtui.engine.log_tail import read_tail
     from vgtui.engine.runlog import decode
 
     figures = []

@@ -41,6 +41,7 @@ from typing import Any
 from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.records import Snapshot
+from vgtui.engine.regular_files import NotRegularFile, open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,6 +51,7 @@ else:  # pragma: no cover
 LESSON_DIR = Path(__file__).parent / "lessons"
 LESSON_EVERY = 10  # snapshot interval of lessons that set none: reproducible numbers
 UNTIL_CAP = 5000  # an ``until`` step without ``max_steps`` ends after this many steps
+MAX_LESSON_BYTES = 1 << 20  # a bigger file is refused unread: lessons are a few KB
 _CONDITION = re.compile(
     r"^\s*(loss|accuracy|val_loss|val_accuracy)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$"
 )
@@ -165,9 +167,17 @@ def load_lesson(name_or_path: str) -> Lesson:
             "(or give a path to your own .toml)"
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        with open_regular(path) as f:
+            data = f.read(MAX_LESSON_BYTES + 1)
+        if len(data) > MAX_LESSON_BYTES:
+            raise LessonError(
+                f"{path} is over {MAX_LESSON_BYTES >> 20} MiB: too big to be a lesson (a .toml)"
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise LessonError(f"{path}: no such file") from None
+    except NotRegularFile as err:
+        raise LessonError(f"{err}; a lesson is a .toml file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise LessonError(f"{path}: cannot read it ({err})") from None
     return parse_lesson(text, str(path), _name(path))

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from vgtui.engine.follow import read_tail
+from vgtui.engine.log_tail import read_tail
 from vgtui.engine.logfile import LogFileError, check_log
 
 MODES = ("attach", "replay")
@@ -46,6 +46,8 @@ def build_parser(mode: str) -> argparse.ArgumentParser:
 def check_path(path: str, mode: str) -> str | None:
     """Why ``path`` cannot be opened in ``mode`` (one line), or None. A missing or empty file is
     fine to attach to (it is waited for)."""
+    if path == "-":
+        return f"{mode} reads a run log file; for one on standard input: vgtui report -"
     try:
         check_log(path)
     except LogFileError as err:

@@ -15,11 +15,13 @@ last ``keep`` snapshot lines of each poll. A line in any other layout (another w
 whitespace or field order) is parsed in full, which is slower and as correct. A snapshot line
 broken in its middle but whole at both ends is found (skipped and counted) only when it is parsed
 in full: as one of the last ``keep``, or through `Follower.snapshot`. `read_tail` gives
-the header and the last snapshots by reading backward from the end: a view's first frame costs
-what those snapshots cost to parse, whatever the size of the log.
+the header and the last snapshots by reading backward from the end (`vgtui.engine.log_tail`): a
+view's first frame costs what those snapshots cost to parse, whatever the size of the log.
 
 Torch-free: the dashboard's process runs it. Errors in the file a user names are `check_log`'s
-one-line `LogFileError`; broken lines are skipped and counted, never raised.
+one-line `LogFileError` (a FIFO or a device is one: only regular files are read); broken lines
+are skipped and counted, never raised. A line longer than ``max_line`` (`MAX_LINE`) is broken
+too: it is read past in chunks, never held whole.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
+from vgtui.engine.bounded_lines import MAX_LINE
 from vgtui.engine.logfile import LogFileError, check_log
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
-from vgtui.engine.runlog import LogReader
+from vgtui.engine.runlog import INT64_MAX, LogReader
 
 KEEP = 8  # snapshots kept in full per run (the diagnosis reads 8)
 CHUNK = 8 << 20  # bytes read per system call while scanning
@@ -146,7 +149,8 @@ class Follower:
     """A run log followed as another process writes it; call `poll` as often as you like.
 
     ``keep``: snapshots kept in full per run. ``clock``: seconds, monotonic (injectable so that
-    a test can say "two minutes later" without waiting them).
+    a test can say "two minutes later" without waiting them). ``max_line``: bytes; a longer line
+    is broken (skipped and counted).
     """
 
     def __init__(
@@ -154,17 +158,20 @@ class Follower:
         path: str | os.PathLike[str],
         keep: int = KEEP,
         clock: Callable[[], float] = time.monotonic,
+        max_line: int = MAX_LINE,
     ) -> None:
         self.path = Path(path)
         self.keep = keep
         self.clock = clock
+        self.max_line = max_line
         self.runs: list[FollowedRun] = []
-        self._reader = LogReader()  # decodes whole lines and counts the broken ones
+        self._reader = LogReader(max_line)  # decodes whole lines and counts the broken ones
         self._rejected = 0  # whole records that break the order rules
         self._fd: int | None = None
         self._identity: tuple[int, int] | None = None
         self._first_line = b""  # up to the header's newline, to notice a rewrite in place
         self._offset = 0  # the first byte not yet read as part of a whole line
+        self._searched = 0  # how far a line longer than a chunk was searched for its newline
         self._size = 0
         self._caught_up = False
         self._pending: deque[tuple[int, int]] = deque(maxlen=keep)  # (offset, length) to parse
@@ -276,8 +283,8 @@ class Follower:
             return
         except OSError as err:
             raise LogFileError(f"{self.path}: cannot read it ({err.strerror or err})") from None
-        if stat.S_ISDIR(st.st_mode):
-            check_log(self.path)  # raises its one-line error
+        if not stat.S_ISREG(st.st_mode):
+            check_log(self.path)  # a directory, a FIFO, a device: raises its one-line error
         if self._fd is not None and (st.st_dev, st.st_ino) != self._identity:
             self._reset("replaced", change)
         elif self._first_line and self._rewritten(st.st_size):
@@ -296,20 +303,25 @@ class Follower:
         return first != self._first_line or before != b"\n"
 
     def _open(self, change: Change) -> None:
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
+        try:  # non-blocking: a FIFO put there since the stat must not block the open
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except FileNotFoundError:
             return
         except OSError as err:
             check_log(self.path)  # permission denied and the like: its one-line error
             raise LogFileError(f"{self.path}: cannot read it ({err.strerror or err})") from None
         st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            check_log(self.path)  # its one-line error
+            return
+        os.set_blocking(fd, True)
         self._fd, self._identity = fd, (st.st_dev, st.st_ino)
         self._offset = self._size = 0
 
     def _read_first_line(self) -> bool:
         """The header line, checked by `check_log` once it is whole (a writer may be mid-line);
-        False while there is none yet."""
+        False while there is none yet. A header is looked for in the first ``max_line`` bytes."""
         head = b""
         while True:
             more = os.pread(self._fd, 1 << 16, len(head))
@@ -320,8 +332,13 @@ class Follower:
             newline = head.find(b"\n", max(start, len(head) - len(head.lstrip())))
             if newline >= 0 and head[:newline].strip():
                 break
+            if len(head) > self.max_line:
+                check_log(self.path, self.max_line)  # a first line over the bound: its error
+                raise LogFileError(
+                    f"{self.path}: no run header in its first {self.max_line:,} bytes"
+                )
         try:
-            check_log(self.path)
+            check_log(self.path, self.max_line)
         except LogFileError as err:
             if getattr(err, "missing", False):  # emptied or removed meanwhile: wait again
                 return False
@@ -335,7 +352,7 @@ class Follower:
             run.detached = True
         self.close()
         self._first_line = b""
-        self._offset = self._size = 0
+        self._offset = self._size = self._searched = 0
         self._caught_up = False
         self._pending.clear()
         change.file = why
@@ -347,19 +364,41 @@ class Follower:
         stop = self._size if max_bytes is None else min(self._size, self._offset + max_bytes)
         caught_up = stop == self._size
         while self._offset < stop:
-            want = CHUNK
-            buf = os.pread(self._fd, want, self._offset)
-            while b"\n" not in buf and len(buf) == want:  # a line longer than a chunk
-                want *= 2
-                buf = os.pread(self._fd, want, self._offset)
+            buf = os.pread(self._fd, CHUNK, self._offset)
             last = buf.rfind(b"\n")
             if last < 0:
-                caught_up = True  # only an unfinished last line is left: it waits for the rest
-                break
+                if not self._long_line(change):
+                    caught_up = True  # only an unfinished last line is left: it waits
+                    break
+                continue
             self._scan(buf, last + 1, change)
             self._offset += last + 1
         self._caught_up = caught_up or self._offset >= self._size
         self._parse_pending()
+
+    def _long_line(self, change: Change) -> bool:
+        """The line at `_offset`, longer than a chunk: taken where it is within ``max_line``,
+        skipped and counted where it is longer, read in chunks to find its end (never whole).
+        False while it is unfinished; the search goes on from where it stopped at the next poll."""
+        pos = max(self._offset + CHUNK, self._searched)
+        while True:
+            piece = os.pread(self._fd, CHUNK, pos)
+            newline = piece.find(b"\n")
+            if newline >= 0:
+                break
+            if not piece:
+                self._searched = pos
+                return False
+            pos += len(piece)
+        end = pos + newline  # the newline's offset
+        self._searched = 0
+        if end - self._offset > self.max_line:
+            self._reader.feed(None)  # counted as broken, never held
+        else:
+            length = end + 1 - self._offset
+            self._scan(os.pread(self._fd, length, self._offset), length, change)
+        self._offset = end + 1
+        return True
 
     def _scan(self, buf: bytes, end: int, change: Change) -> None:
         """Every whole line of ``buf[:end]``, which starts at the file offset `_offset`.
@@ -371,6 +410,12 @@ class Follower:
         pos = 0
         while pos < end:
             newline = buf.find(b"\n", pos, end)
+            if newline - pos > self.max_line:  # broken, as it would be parsed in full
+                self._take_compact(buf, compact, change)
+                compact = []
+                self._reader.feed(None)
+                pos = newline + 1
+                continue
             head = _HEAD.match(buf, pos, newline) if buf.startswith(_SNAPSHOT, pos) else None
             tail = head and _TAIL.search(buf, max(pos, newline - _TAIL_BYTES), newline)
             if tail:
@@ -391,7 +436,9 @@ class Follower:
         run = self.run
         steps = [int(head.group(1)) for head, _, _, _ in lines]
         last = -1 if run is None or run.last_step is None else run.last_step
+        # A step too big for the curves' array is one that decode counts as broken.
         ordered = run is not None and run.end is None and last < steps[0]
+        ordered = ordered and steps[-1] <= INT64_MAX
         if ordered and all(a < b for a, b in pairwise(steps)):
             try:
                 raw = [head.groups()[1:] + tail.groups() for head, tail, _, _ in lines]
@@ -463,59 +510,6 @@ class Follower:
         self._pending.clear()
 
 
-# ---- the first frame of a big log ----------------------------------------------------------------
-
-
-@dataclass
-class Tail:
-    """A log's header and its last snapshots, read from the end; ``end`` where it has one."""
-
-    header: RunHeader
-    snapshots: list[Snapshot]
-    end: End | None
-    skipped: int
-
-
-def read_tail(path: str | os.PathLike[str], n: int = KEEP, block: int = 1 << 16) -> Tail:
-    """The last ``n`` snapshots of a run log (oldest first) and its header, reading backward
-    from the end: the cost is that of parsing those lines, whatever the size of the file.
-
-    The header is the run's own where a header line lies among the lines read; otherwise it is
-    the file's first (a log holds one run unless a writer appended a second: `Follower` tells
-    runs apart). An unfinished last line is left out. Raises LogFileError as `check_log` does.
-    """
-    header = check_log(path)
-    reader = LogReader()
-    snapshots: list[Snapshot] = []
-    end: End | None = None
-    with open(path, "rb") as f:
-        pos = f.seek(0, os.SEEK_END)
-        carry = b""  # the earliest line read so far, which may begin in the block before
-        tail_dropped = False  # the piece after the last newline: unfinished, or empty
-        while pos > 0 and len(snapshots) < n:
-            size = min(block, pos)
-            pos -= size
-            f.seek(pos)
-            lines = (f.read(size) + carry).split(b"\n")
-            carry = lines.pop(0) if pos > 0 else b""
-            if not tail_dropped and lines:
-                lines.pop()
-                tail_dropped = True
-            for line in reversed(lines):
-                record = reader.feed(line)
-                if isinstance(record, Snapshot):
-                    if not snapshots or record.step < snapshots[-1].step:
-                        snapshots.append(record)
-                elif isinstance(record, End) and not snapshots:
-                    end = end or record
-                elif isinstance(record, RunHeader):
-                    header, pos = record, 0
-                    break
-                if len(snapshots) >= n:
-                    break
-    return Tail(header, snapshots[::-1], end, reader.skipped)
-
-
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -532,6 +526,4 @@ __all__ = [
     "Curves",
     "FollowedRun",
     "Follower",
-    "Tail",
-    "read_tail",
 ]

@@ -19,6 +19,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from vgtui.engine.bounded_lines import MAX_LINE, LineSplitter, bounded_lines
 from vgtui.engine.records import (
     RECORD_TYPES,
     End,
@@ -35,7 +36,9 @@ from vgtui.engine.records import (
     to_dict,
     uses_v2,
 )
+from vgtui.engine.regular_files import open_regular
 
+INT64_MAX = 2**63 - 1  # steps and counts are kept as signed 64-bit integers (array "q", numpy)
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 # Keys whose values are genuine strings (or, for config, free-form): never read as numbers.
 _STRING_KEYS = frozenset({"type", "name", "kind", "message", "reason", "started", "config"})
@@ -93,6 +96,11 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
+def _is_count(x: Any) -> bool:
+    """A step, a count or a size: a whole number from 0 to `INT64_MAX`."""
+    return _is_int(x) and 0 <= x <= INT64_MAX
+
+
 def _is_num(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
@@ -105,8 +113,8 @@ def _hist_ok(h: Hist) -> bool:
     return (
         _is_num(h.lo)
         and _is_num(h.hi)
-        and all(map(_is_int, h.counts))
-        and all(map(_is_int, (h.below, h.above, h.nonfinite)))
+        and all(map(_is_count, h.counts))
+        and all(map(_is_count, (h.below, h.above, h.nonfinite)))
     )
 
 
@@ -140,11 +148,11 @@ def _layer_info_ok(x: LayerInfo) -> bool:
     return (
         isinstance(x.name, str)
         and isinstance(x.kind, str)
-        and _is_int(x.fan_in)
-        and _is_int(x.fan_out)
+        and _is_count(x.fan_in)
+        and _is_count(x.fan_out)
         and (
             x.params is None
-            or all(isinstance(p.name, str) and all(map(_is_int, p.shape)) for p in x.params)
+            or all(isinstance(p.name, str) and all(map(_is_count, p.shape)) for p in x.params)
         )
     )
 
@@ -159,7 +167,7 @@ def _record_ok(r: Record) -> bool:
         )
     if isinstance(r, Snapshot):
         return (
-            _is_int(r.step)
+            _is_count(r.step)
             and all(map(_opt_num, (r.loss, r.accuracy, r.val_loss, r.val_accuracy)))
             and _is_num(r.lr)
             and _is_num(r.elapsed_s)
@@ -170,13 +178,14 @@ def _record_ok(r: Record) -> bool:
             )
         )
     if isinstance(r, Event):
-        return _is_int(r.step) and isinstance(r.kind, str) and isinstance(r.message, str)
-    return _is_int(r.step) and isinstance(r.reason, str)
+        return _is_count(r.step) and isinstance(r.kind, str) and isinstance(r.message, str)
+    return _is_count(r.step) and isinstance(r.reason, str)
 
 
 def decode(line: str | bytes) -> Record:
     """The record on one run log line; ValueError if the line is broken (not JSON, not an object,
-    an unknown type, a missing field or one of the wrong kind). Unknown fields are ignored."""
+    an unknown type, a missing field, one of the wrong kind, or a step or count that is negative or
+    does not fit in 64 bits). Unknown fields are ignored."""
     try:
         obj = json.loads(line)
     except (ValueError, RecursionError) as err:  # JSONDecodeError and UnicodeDecodeError
@@ -278,17 +287,23 @@ class RunLogWriter:
 class LogReader:
     """Decodes run log lines one at a time, skipping (and counting in `skipped`) broken ones.
 
-    Feed it whole lines (`feed`, `records`), or the raw chunks of a growing file (`feed_data`),
-    which keeps an unfinished last line until the rest of it arrives or `finish` is called.
+    Feed it whole lines (`feed`, `records`), the raw chunks of a growing file (`feed_data`), which
+    keeps an unfinished last line until the rest of it arrives or `finish` is called, or a whole
+    binary file (`stream`). A line longer than ``max_line`` bytes is broken: it is read past
+    without being held (`bounded_lines` gives ``None`` in its place).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int = MAX_LINE) -> None:
         self.skipped = 0
-        self._partial = b""
+        self.max_line = max_line
+        self._splitter = LineSplitter(max_line)
 
-    def feed(self, line: str | bytes) -> Record | None:
+    def feed(self, line: str | bytes | None) -> Record | None:
         """The record on one line (a trailing newline is allowed); None for a blank line or a
-        broken one, which is counted."""
+        broken one, which is counted (``None`` stands for a line over the bound)."""
+        if line is None or len(line) > self.max_line:
+            self.skipped += 1
+            return None
         if not line.strip():
             return None
         try:
@@ -297,7 +312,7 @@ class LogReader:
             self.skipped += 1
             return None
 
-    def records(self, lines: Iterable[str | bytes]) -> Iterator[Record]:
+    def records(self, lines: Iterable[str | bytes | None]) -> Iterator[Record]:
         """The records on `lines`, lazily: `skipped` is up to date with every one yielded."""
         for line in lines:
             record = self.feed(line)
@@ -308,21 +323,25 @@ class LogReader:
         """The records completed by the next chunk of a growing log."""
         if isinstance(data, str):
             data = data.encode("utf-8")
-        *lines, self._partial = (self._partial + data).split(b"\n")
-        return list(self.records(lines))
+        return list(self.records(self._splitter.push(data)))
 
     @property
     def pending(self) -> bool:
         """Whether an unfinished line is waiting for the rest of it."""
-        return bool(self._partial)
+        return self._splitter.pending
 
     def finish(self) -> Record | None:
         """End of input: the unfinished last line's record, if it is whole (else it is counted)."""
-        line, self._partial = self._partial, b""
-        return self.feed(line)
+        return next(self.records(self._splitter.end()), None)
+
+    def stream(self, f: IO[bytes]) -> Iterator[Record]:
+        """The records of a binary file object read to its end, in bounded pieces."""
+        return self.records(bounded_lines(f, self.max_line))
 
 
-def iter_records(lines: Iterable[str | bytes], reader: LogReader | None = None) -> Iterator[Record]:
+def iter_records(
+    lines: Iterable[str | bytes | None], reader: LogReader | None = None
+) -> Iterator[Record]:
     """The records on `lines`, skipping broken ones; pass a `reader` to read its `skipped`."""
     return (reader if reader is not None else LogReader()).records(lines)
 
@@ -360,15 +379,24 @@ class RunLog:
         return True
 
 
-def read_log(path: str | os.PathLike[str]) -> RunLog:
+def read_log(path: str | os.PathLike[str], max_line: int = MAX_LINE) -> RunLog:
     """Read a whole run log file; broken and out-of-order lines are skipped and counted, never
-    raised (a run killed mid-write leaves a truncated last line)."""
-    log = RunLog()
-    reader = LogReader()
+    raised (a run killed mid-write leaves a truncated last line, another program a line of any
+    length). NotRegularFile (an OSError) for a FIFO or a device: neither would end."""
+    with open_regular(path) as f:
+        return log_of_lines(bounded_lines(f, max_line), max_line=max_line)
+
+
+def log_of_lines(
+    lines: Iterable[str | bytes | None], log: RunLog | None = None, max_line: int = MAX_LINE
+) -> RunLog:
+    """``log`` (a new one by default) with the records of ``lines`` added, as `read_log` adds
+    them; ``None`` among the lines stands for one over the bound (`bounded_lines`)."""
+    log = log if log is not None else RunLog()
+    reader = LogReader(max_line)
     rejected = 0
-    with open(path, "rb") as f:
-        for record in reader.records(f):
-            rejected += not log.add(record)
+    for record in reader.records(lines):
+        rejected += not log.add(record)
     log.skipped += reader.skipped + rejected
     return log
 
@@ -403,6 +431,7 @@ def summary(log: RunLog) -> dict[str, Any]:
 
 
 __all__ = [
+    "INT64_MAX",
     "LogReader",
     "RunLog",
     "RunLogWriter",
@@ -410,6 +439,7 @@ __all__ = [
     "encode",
     "iter_records",
     "json_safe",
+    "log_of_lines",
     "read_log",
     "summary",
 ]

@@ -23,11 +23,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from vgtui.engine import activations, initializers
 from vgtui.engine.config import DATASETS, DEPTHS, OPTIMIZERS, WIDTHS, RunConfig
-from vgtui.engine.errors import ConfigError
+from vgtui.engine.errors import ConfigError, describe
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
 from vgtui.lesson import LessonPlayer
 from vgtui.ui.framerate import frame_rate, frame_rate_note
@@ -329,16 +329,24 @@ class RunHost:
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reader")
     def read_source(self, source: Source) -> None:
-        """Read batches of records; only ever post messages (thread-safe, non-blocking)."""
+        """Read batches of records; only ever post messages (thread-safe, non-blocking). Any
+        error ends the reading and is shown (`SourceFailed`), never swallowed."""
         worker = get_current_worker()
+        try:
+            self.read_batches(source, worker)
+            return
+        except SourceClosed as err:
+            text = str(err)
+        except Exception as err:  # a bug, or data no check foresaw: said, with its traceback kept
+            text = f"reading the run stopped: {describe(err)}"
+        if not worker.is_cancelled:
+            self.post_message(SourceFailed(text))
+
+    def read_batches(self, source: Source, worker: Worker) -> None:
+        """`read_source`'s loop, until the worker is cancelled or the source fails."""
         run = self.book.current
         while not worker.is_cancelled:
-            try:
-                batch = source.recv(0.1)
-            except SourceClosed as err:
-                if not worker.is_cancelled:
-                    self.post_message(SourceFailed(str(err)))
-                return
+            batch = source.recv(0.1)
             latest = None
             for record in batch:
                 self.take_record(record)
@@ -419,7 +427,9 @@ class RunHost:
     def on_source_failed(self, message: SourceFailed) -> None:
         self.source_failed = True
         self.state = "error"
-        self.set_error(f"{message.text}\npress r to start a new trainer")
+        live = self.source is not None and self.source.live
+        way_out = "press r to start a new trainer" if live else "press q to quit"
+        self.set_error(f"{message.text}\n{way_out}")
         self.dirty = True
 
     def set_error(self, text: str) -> None:

@@ -9,15 +9,24 @@ from pathlib import Path
 from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.logfile import LogFileError, check_log
+from vgtui.engine.records import RunHeader
 from vgtui.ui.log_sources import FollowSource, LogReplaySource
 from vgtui.ui.terminal import refuse_without_terminal
+from vgtui.ui.widgets.status import describe_run
 
 
-def log_config(path: str | Path) -> RunConfig:
+def log_header(path: str | Path) -> RunHeader | None:
+    """The log's header; None where there is none yet (attach waits for it)."""
+    with contextlib.suppress(LogFileError):
+        return check_log(path)
+    return None
+
+
+def log_config(header: RunHeader | None) -> RunConfig:
     """The run's configuration as its header says, where vgtui knows it; else the defaults
     (a user's own model, or a log not written yet: the header replaces it when it comes)."""
-    with contextlib.suppress(LogFileError, ConfigError, TypeError, ValueError):
-        return RunConfig.from_dict(check_log(path).config)
+    with contextlib.suppress(ConfigError, TypeError, ValueError, AttributeError):
+        return RunConfig.from_dict(header.config)  # type: ignore[union-attr]
     return RunConfig()
 
 
@@ -31,7 +40,11 @@ def log_app(path: str | Path, mode: str, fps: float | None = None, speed: float 
 
     source = log_source(path, mode, speed)
     extra = {} if fps is None else {"fps": fps}
-    return VgtuiApp(log_config(path), source_factory=lambda config: source, **extra)
+    header = log_header(path)
+    app = VgtuiApp(log_config(header), source_factory=lambda config: source, **extra)
+    # Until a header comes, nothing is known of the run: not the defaults' config, not a step.
+    app.described = [] if header is None else describe_run(header.config, len(header.layers))
+    return app
 
 
 def run_log_app(

@@ -38,9 +38,12 @@ def status_line(
 ) -> Line:
     """State and progress first (they must survive a narrow terminal), then the config, what the
     keys change most first; ``described`` replaces the config for a run that is not ours (see
-    `describe_run`)."""
+    `describe_run`); an empty one (a log not written yet) shows no step either: nothing is known
+    of the run but what ``note`` says."""
     style = STATE_STYLES.get(state.split()[0], "bold red")
-    segs: list[Seg] = [(f"● {state}", style), (f"  step {step:,}", "")]
+    segs: list[Seg] = [(f"● {state}", style)]
+    if described is None or described:
+        segs.append((f"  step {step:,}", ""))
     if rate is not None:
         segs.append((f" · {fmt_rate(rate)} steps/s", "dim"))
     if note:
