@@ -15,13 +15,14 @@ from typing import NoReturn
 from vgtui.engine.diagnosis import diagnose
 from vgtui.engine.errors import ConfigError, DataError
 from vgtui.engine.records import End, Record, Snapshot
+from vgtui.engine.text import safe_text
 from vgtui.format import fmt_num
 from vgtui.lesson import Lesson, LessonError, LessonPlayer, lesson_names, load_lesson
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"vgtui demo: error: {message} (see vgtui demo --help)\n")
+        self.exit(2, f"vgtui demo: error: {safe_text(message)} (see vgtui demo --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,7 +80,7 @@ def main(argv: list[str]) -> int:
 
 
 def _fail(message: str) -> int:
-    print(f"vgtui demo: error: {message}", file=sys.stderr)
+    print(f"vgtui demo: error: {safe_text(message)}", file=sys.stderr)
     return 2
 
 
@@ -152,7 +153,7 @@ def play_headless(
                 out(f"      {label}{outcome(snaps[-1])}")
                 findings = diagnose(records[0], snaps)
                 if findings:
-                    out(f"      {findings[0].line}")
+                    out(f"      {safe_text(findings[0].line)}")
         results.append(result)
         if not player.advance():
             return results

@@ -37,6 +37,7 @@ from vgtui.report.runs import (
     layer_series,
     pick,
     run_series,
+    safe_run,
     steps_of,
     undrawn,
 )
@@ -367,5 +368,7 @@ SECTIONS: list[Section] = [
 
 
 def render(runs: Sequence[Run], page: Page, sections: Sequence[Section] = SECTIONS) -> str:
-    """The whole report as text (ANSI colour codes only where `page.color`)."""
+    """The whole report as text (ANSI colour codes only where `page.color`). Every string from
+    the logs is made safe here, where it enters the report (`safe_run`)."""
+    runs = [safe_run(run, page.screenful) for run in runs]
     return "\n\n".join(text for section in sections if (text := section(runs, page))) + "\n"
