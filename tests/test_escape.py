@@ -11,6 +11,8 @@ import textwrap
 import unicodedata
 from pathlib import Path
 
+import numpy as np
+import plotext
 import pytest
 from rich.console import Console
 
@@ -39,7 +41,7 @@ from vgtui.engine.text import safe_text
 from vgtui.lesson import parse_lesson
 from vgtui.report import Page, Run, render
 from vgtui.report import main as report_main
-from vgtui.report.sections import section_events
+from vgtui.report.sections import hist_bars, section_events, section_histograms
 from vgtui.ui.log_app import log_app
 
 EVIL = "\u001b]0;pwned\u0007\u001b[2J"  # sets the terminal's title, then clears the screen
@@ -353,3 +355,47 @@ def test_an_8_mb_event_message_is_cut_to_a_screenful_before_it_is_wrapped(monkey
     text = render([Run("run", "run.jsonl", log)], page, [section_events])
     assert max(wrapped) >= screenful  # a screenful of it is shown
     assert re.search(r"x… \(8,388,608\s+characters\)", text)
+
+
+def test_a_10000_bin_histogram_is_rebinned_to_the_panel_before_plotting(monkeypatch, recorded):
+    records = recorded("relu_he_spiral.jsonl")
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 1000, 10_000)
+    last = records[-2]
+    assert isinstance(last, Snapshot)
+    layers = [
+        dataclasses.replace(
+            x, act=dataclasses.replace(x.act, hist=Hist(-1.0, 1.0, counts.tolist()))
+        )
+        for x in last.layers
+    ]
+    log = RunLog(header=records[0], snapshots=[dataclasses.replace(last, layers=layers)])
+    page = Page(100, 20)
+    bars: list[int] = []
+    plot_class = type(plotext.figure)
+    bar = plot_class.bar
+
+    def measured_bar(self, x, y, *args, **kwargs):
+        bars.append(len(x))
+        assert len(x) <= page.width, "more bars than the panel has columns went to plotext"
+        return bar(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(plot_class, "bar", measured_bar)
+    render([Run("run", "run.jsonl", log)], page, [section_histograms])
+    assert bars and max(bars) <= page.width // 3
+
+
+def test_rebinned_histogram_bars_sum_their_bins_exactly():
+    counts = np.random.default_rng(1).integers(0, 10**12, 10_007)  # a prime number of bins
+    h = Hist(-2.0, 3.0, counts.tolist())
+    centres, sums = hist_bars(h, 30)
+    k = -(-len(counts) // 30)
+    assert len(sums) <= 30 and sum(sums) == int(counts.sum())
+    assert sums == np.add.reduceat(counts, np.arange(0, len(counts), k)).tolist()
+    edges = np.linspace(-2.0, 3.0, len(counts) + 1)
+    starts = np.arange(0, len(counts), k)
+    ends = np.minimum(starts + k, len(counts))
+    np.testing.assert_allclose(centres, (edges[starts] + edges[ends]) / 2)
+    few = Hist(0.0, 1.0, [1, 2, 3])
+    centres, sums = hist_bars(few, 30)  # no more bins than bars: a bar per bin
+    assert centres == pytest.approx([1 / 6, 0.5, 5 / 6]) and sums == [1, 2, 3]
