@@ -11,6 +11,7 @@ from typing import NoReturn
 from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import ConfigError, DataError, describe
 from vgtui.engine.logfile import LogFileError, check_writable
+from vgtui.engine.text import safe_text
 from vgtui.record import main_with_recording
 from vgtui.ui.framerate import LOCAL_FPS, REMOTE_FPS
 
@@ -80,7 +81,7 @@ class _Parser(argparse.ArgumentParser):
     """Errors are one line and exit 2, never a usage dump or a traceback."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"vgtui: error: {message} (see vgtui --help)\n")
+        self.exit(2, f"vgtui: error: {safe_text(message)} (see vgtui --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,7 +144,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def fail(message: str) -> int:
-    print(f"vgtui: error: {message}", file=sys.stderr)
+    print(f"vgtui: error: {safe_text(message)}", file=sys.stderr)
     return 2
 
 
@@ -192,5 +193,5 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as err:
         return fail(str(err))
     except Exception as err:  # unexpected: one line, and where the full traceback went
-        print(f"vgtui: error: {describe(err)}", file=sys.stderr)
+        print(f"vgtui: error: {safe_text(describe(err))}", file=sys.stderr)
         return 1

@@ -13,13 +13,14 @@ from typing import Any, NoReturn
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import ConfigError
+from vgtui.engine.text import safe_text
 
 FIELDS = {f.name: str(f.type) for f in dataclasses.fields(RunConfig)}
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"vgtui compare: error: {message} (see vgtui compare --help)\n")
+        self.exit(2, f"vgtui compare: error: {safe_text(message)} (see vgtui compare --help)\n")
 
 
 def parse_changes(text: str, side: str = "a") -> dict[str, Any]:
@@ -71,7 +72,7 @@ def main(argv: list[str]) -> int:
             base = base.replace(every="auto")
         config_a, config_b = sides(base, own.a, own.b)
     except ConfigError as err:
-        print(f"vgtui compare: error: {err.as_flag()}", file=sys.stderr)
+        print(f"vgtui compare: error: {safe_text(err.as_flag())}", file=sys.stderr)
         return 2
     from vgtui.ui.compare_screen import run_compare_app
 

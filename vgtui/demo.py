@@ -17,13 +17,14 @@ from typing import NoReturn
 from vgtui.engine.diagnosis import diagnose
 from vgtui.engine.errors import ConfigError, DataError
 from vgtui.engine.records import End, Record, Snapshot
+from vgtui.engine.text import safe_text
 from vgtui.format import fmt_num
 from vgtui.lesson import Lesson, LessonError, LessonPlayer, lesson_names, load_lesson
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"vgtui demo: error: {message} (see vgtui demo --help)\n")
+        self.exit(2, f"vgtui demo: error: {safe_text(message)} (see vgtui demo --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -100,7 +101,7 @@ def svg_dir_problem(path: str, headless: bool) -> str | None:
 
 
 def _fail(message: str) -> int:
-    print(f"vgtui demo: error: {message}", file=sys.stderr)
+    print(f"vgtui demo: error: {safe_text(message)}", file=sys.stderr)
     return 2
 
 
@@ -173,7 +174,7 @@ def play_headless(
                 out(f"      {label}{outcome(snaps[-1])}")
                 findings = diagnose(records[0], snaps)
                 if findings:
-                    out(f"      {findings[0].line}")
+                    out(f"      {safe_text(findings[0].line)}")
         results.append(result)
         if not player.advance():
             return results

@@ -11,11 +11,14 @@ from types import FrameType
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.diagnosis import diagnose
 from vgtui.engine.records import Event, Record, RunHeader, Snapshot
 from vgtui.engine.runlog import RunLog, RunLogWriter, json_safe, summary
+from vgtui.engine.safe_records import safe_record
+from vgtui.engine.text import safe_text
 from vgtui.engine.trainer import Trainer
 from vgtui.format import fmt_num, grad_strip
 
@@ -71,7 +74,7 @@ def run_headless(
                 _print_snapshot(console, record, first)
                 first = False
             elif isinstance(record, Event):
-                console.print(f"[bold red]{record.kind}[/]: {record.message}")
+                _print_event(console, record)
 
         emit(trainer.header)
         try:
@@ -102,6 +105,12 @@ def run_headless(
     return 0
 
 
+def _print_event(console: Console, event: Event) -> None:
+    """``diverged: <message>``, the message as it is (no markup) and made safe."""
+    event = safe_record(event)
+    console.print(Text.assemble((event.kind, "bold red"), ": ", event.message))
+
+
 def _print_end(console: Console, header: RunHeader, result: dict) -> None:
     layers = result["layers"]
     grads = [x["grad_norm"] for x in layers if isinstance(x["grad_norm"], float)]
@@ -110,6 +119,5 @@ def _print_end(console: Console, header: RunHeader, result: dict) -> None:
     line = f"{result['reason']} after {result['steps']} steps, loss {loss}"
     if len(grads) >= 2 and grads[-1] > 0 and grads[0] > 0 and math.isfinite(grads[0] / grads[-1]):
         line += f"; first layer's gradient is {fmt_num(grads[0] / grads[-1])} x the output layer's"
-    console.print(line)
-    for finding in result["diagnosis"]:
-        console.print(finding, markup=False)
+    for text in (line, *result["diagnosis"]):  # a finding names layers: shown as it is, made safe
+        console.print(Text(safe_text(text)))

@@ -42,6 +42,7 @@ from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.records import Snapshot
 from vgtui.engine.regular_files import NotRegularFile, open_regular
+from vgtui.engine.text import safe_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -184,7 +185,9 @@ def load_lesson(name_or_path: str) -> Lesson:
 
 
 def parse_lesson(text: str, source: str = "<lesson>", name: str = "lesson") -> Lesson:
-    """Parse and validate a lesson; every problem is a LessonError naming the file and step."""
+    """Parse and validate a lesson; every problem is a LessonError naming the file and step.
+    What it shows (its name, title, summary and captions) is made safe to print (`safe_text`):
+    a lesson may come from anywhere."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -210,14 +213,15 @@ def parse_lesson(text: str, source: str = "<lesson>", name: str = "lesson") -> L
         if not isinstance(fallback_caption, str):
             raise LessonError(f"{source}: {where}: fallback_caption must be a string")
         length = _length(raw, source, where)
-        steps.append(
-            Step(number, caption.strip(), config, length, compare, fallback, fallback_caption)
+        caption, fallback_caption = (
+            safe_text(text.strip(), newlines=True) for text in (caption, fallback_caption)
         )
+        steps.append(Step(number, caption, config, length, compare, fallback, fallback_caption))
     title = data.get("title", name)
     summary = data.get("summary", "")
     if not isinstance(title, str) or not isinstance(summary, str):
         raise LessonError(f"{source}: title and summary must be strings")
-    return Lesson(name, title, summary, steps, source)
+    return Lesson(safe_text(name), safe_text(title), safe_text(summary), steps, source)
 
 
 def _no_unknown(table: dict, known: set[str], source: str, where: str) -> None:

@@ -14,13 +14,14 @@ from typing import NoReturn
 
 from vgtui.engine.log_tail import read_tail
 from vgtui.engine.logfile import LogFileError, check_log
+from vgtui.engine.text import safe_text
 
 MODES = ("attach", "replay")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {safe_text(message)} (see {self.prog} --help)\n")
 
 
 def build_parser(mode: str) -> argparse.ArgumentParser:
@@ -95,5 +96,5 @@ def main(argv: list[str], mode: str | None = None) -> int:
 
 
 def _fail(mode: str, message: str) -> int:
-    print(f"vgtui {mode}: error: {message}", file=sys.stderr)
+    print(f"vgtui {mode}: error: {safe_text(message)}", file=sys.stderr)
     return 2

@@ -17,6 +17,7 @@ from typing import IO, NoReturn
 
 from vgtui.engine.logfile import LogFileError
 from vgtui.engine.runlog import RunLog
+from vgtui.engine.text import safe_text
 from vgtui.report.page import Page, strip_ansi
 from vgtui.report.runs import Run, load_runs, run_names
 from vgtui.report.sections import SECTIONS, render
@@ -47,14 +48,14 @@ def default_page(color: bool, width: int | None = None, height: int | None = Non
 def report_text(log: RunLog, source: str, page: Page) -> str:
     """The report of one run log held in memory (the headless mode's ``--report``)."""
     if not log.snapshots:
-        return f"{source}: no snapshots, nothing to report\n"
+        return f"{safe_text(source)}: no snapshots, nothing to report\n"
     config = log.header.config if log.header else {}
     return render([Run(run_names([config], [source])[0], source, log)], page)
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"vgtui report: error: {message} (see vgtui report --help)\n")
+        self.exit(2, f"vgtui report: error: {safe_text(message)} (see vgtui report --help)\n")
 
 
 def _at_least(least: int) -> Callable[[str], int]:
@@ -98,12 +99,10 @@ def main(argv: list[str]) -> int:
     try:
         runs = load_runs(args.paths)
     except LogFileError as err:
-        print(f"vgtui report: error: {err}", file=sys.stderr)
-        return 2
+        return _say(f"error: {err}", 2)
     empty = [r for r in runs if not r.log.snapshots]
     if empty:
-        print(f"vgtui report: {empty[0].source}: no snapshots, nothing to report", file=sys.stderr)
-        return 1
+        return _say(f"{empty[0].source}: no snapshots, nothing to report", 1)
     page = default_page(
         wants_color(sys.stdout, args.plain, bool(args.out)), args.width, args.height
     )
@@ -112,11 +111,16 @@ def main(argv: list[str]) -> int:
         try:
             Path(args.out).write_text(text, encoding="utf-8")
         except OSError as err:
-            print(f"vgtui report: error: {args.out}: {err.strerror or err}", file=sys.stderr)
-            return 2
+            return _say(f"error: {args.out}: {err.strerror or err}", 2)
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _say(message: str, code: int) -> int:
+    """One line on standard error, made safe (it names a path); returns ``code``."""
+    print(f"vgtui report: {safe_text(message)}", file=sys.stderr)
+    return code
 
 
 __all__ = [

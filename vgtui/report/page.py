@@ -47,6 +47,12 @@ class Page:
     def heading(self, title: str) -> str:
         return self.rich(Rule(Text(title, style="bold"), align="left"))
 
+    @property
+    def screenful(self) -> int:
+        """The most characters of one string from data a report shows: what a chart's rows of
+        the page hold (an event message of megabytes is cut to that)."""
+        return self.width * self.height
+
     def notes(self, lines: Sequence[str]) -> str:
         """Lines wrapped to the page, continuation lines indented."""
         return "\n".join(

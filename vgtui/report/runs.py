@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ import numpy as np
 from vgtui.engine.logfile import open_log
 from vgtui.engine.records import LayerStats
 from vgtui.engine.runlog import RunLog
+from vgtui.engine.safe_records import safe_record
+from vgtui.engine.text import safe_text
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,30 @@ def run_names(configs: Sequence[dict[str, Any]], sources: Sequence[str]) -> list
     if len(set(names)) < len(names):
         names = [f"{n} ({i + 1})" for i, n in enumerate(names)]
     return names
+
+
+def safe_run(run: Run, most: int) -> Run:
+    """``run`` with every string from data in it (its name and path, layer names, config values,
+    event messages) made safe to print and cut to ``most`` characters (`safe_record`): a report
+    costs what its numbers cost, whatever the strings hold. The same object where nothing needed
+    it."""
+    log = run.log
+    header = None if log.header is None else safe_record(log.header, most)
+    snapshots = [safe_record(s, most) for s in log.snapshots]
+    events = [safe_record(e, most) for e in log.events]
+    end = None if log.end is None else safe_record(log.end, most)
+    name, source = safe_text(run.name, most=most), safe_text(run.source, most=most)
+    same = (
+        header is log.header
+        and end is log.end
+        and all(a is b for a, b in zip(snapshots, log.snapshots, strict=True))
+        and all(a is b for a, b in zip(events, log.events, strict=True))
+    )
+    if same and name is run.name and source is run.source:
+        return run
+    if not same:
+        log = dataclasses.replace(log, header=header, snapshots=snapshots, events=events, end=end)
+    return Run(name, source, log)
 
 
 def load_runs(paths: Sequence[str]) -> list[Run]:

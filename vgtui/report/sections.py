@@ -37,6 +37,7 @@ from vgtui.report.runs import (
     layer_series,
     pick,
     run_series,
+    safe_run,
     steps_of,
     undrawn,
 )
@@ -46,6 +47,7 @@ _COLORS = (12, 10, 9, 14, 13, 11, 4, 2, 1, 6, 5, 3)
 _LAYER_CHARS = "123456789abc"
 _RUN_CHARS = "*o+x#%@="
 _HIST_PANEL_WIDTH = 26  # the narrowest histogram panel that still reads
+_HIST_FRAME = 2  # a histogram panel's columns that are not its canvas (the frame's sides)
 _WIDE_PANEL = 70  # the narrowest line chart panel that still reads
 
 
@@ -235,6 +237,18 @@ def _drawable_hist(h: Hist) -> bool:
     return math.isfinite(h.lo) and math.isfinite(h.hi) and h.hi > h.lo and sum(h.counts) > 0
 
 
+def hist_bars(h: Hist, most: int) -> tuple[list[float], list[int]]:
+    """The centres and counts of the bars that draw ``h``: a bar per bin, or where there are more
+    bins than ``most`` (a panel has a bar per column), runs of consecutive bins summed exactly
+    into one bar each (the last run may be shorter), so that plotting costs the panel's width."""
+    n = len(h.counts)
+    k = -(-n // max(1, most))  # bins per bar
+    width = (h.hi - h.lo) / n
+    starts = range(0, n, k)
+    centres = [h.lo + (i + min(i + k, n)) / 2 * width for i in starts]
+    return centres, [int(sum(h.counts[i : i + k])) for i in starts]
+
+
 def section_histograms(runs: Sequence[Run], page: Page) -> str:
     """The last snapshot's activation histograms, one small panel per layer (of a deep net, two
     rows of them: evenly spaced layers, the first and the last among them)."""
@@ -267,19 +281,11 @@ def section_histograms(runs: Sequence[Run], page: Page) -> str:
         if not drawable:
             continue
         panel_height = max(9, min(page.height, 12))
-        fig, plots, _ = panels(page, len(drawable), _HIST_PANEL_WIDTH, panel_height)
+        fig, plots, plot_width = panels(page, len(drawable), _HIST_PANEL_WIDTH, panel_height)
         for plot, x in zip(plots, drawable, strict=True):
             h = x.act.hist
-            width = (h.hi - h.lo) / len(h.counts)
-            centres = [h.lo + (j + 0.5) * width for j in range(len(h.counts))]
-            plot.draw(
-                plot.bar(
-                    centres,
-                    [int(c) for c in h.counts],
-                    width=1,
-                    marker="hd" if page.color else "full",
-                )
-            )
+            centres, counts = hist_bars(h, plot_width - _HIST_FRAME)
+            plot.draw(plot.bar(centres, counts, width=1, marker="hd" if page.color else "full"))
             plot.title(_hist_title(x.name, x.act))
             ticks = [h.lo, h.hi] if not (h.lo < 0 < h.hi) else [h.lo, 0.0, h.hi]
             plot.ruler("x").lim(h.lo, h.hi)
@@ -367,5 +373,7 @@ SECTIONS: list[Section] = [
 
 
 def render(runs: Sequence[Run], page: Page, sections: Sequence[Section] = SECTIONS) -> str:
-    """The whole report as text (ANSI colour codes only where `page.color`)."""
+    """The whole report as text (ANSI colour codes only where `page.color`). Every string from
+    the logs is made safe here, where it enters the report (`safe_run`)."""
+    runs = [safe_run(run, page.screenful) for run in runs]
     return "\n\n".join(text for section in sections if (text := section(runs, page))) + "\n"

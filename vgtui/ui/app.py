@@ -17,10 +17,12 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
@@ -29,6 +31,8 @@ from vgtui.engine import activations, initializers
 from vgtui.engine.config import DATASETS, DEPTHS, OPTIMIZERS, WIDTHS, RunConfig
 from vgtui.engine.errors import ConfigError, describe
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
+from vgtui.engine.safe_records import SafeRecords
+from vgtui.engine.text import safe_text
 from vgtui.lesson import LessonPlayer
 from vgtui.ui.framerate import frame_rate, frame_rate_note
 from vgtui.ui.help import HelpScreen
@@ -51,6 +55,7 @@ from vgtui.ui.widgets.waterfall import Waterfall
 DROPOUTS = [0.0, 0.2, 0.5]
 EXIT_GRACE_S = 3.0  # after SIGTERM/SIGHUP, how long a hung shutdown may take
 RATE_WINDOW_S = 1.0  # steps/s is measured over about this much training time
+SHOWN_MOST = 10_000  # characters kept of one string from data (a name, a message): over a screen
 
 
 OWN_ERROR = re.compile(r"^(?:[\w.]+\.)?(?:ConfigError|DataError):\s*")  # says nothing more
@@ -247,6 +252,26 @@ class _AppShell(ViewsMixin, EndsWithItsTerminal):
             self.lesson.attach(self)
         self.render_frame()
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast is plain text made safe (``markup`` is ignored): toasts quote data (the
+        trainer's output, a divergence's message, a layer filter), which markup would misread
+        and a terminal would act on."""
+        super().notify(
+            safe_text(message, newlines=True, most=SHOWN_MOST),
+            title=safe_text(title, most=SHOWN_MOST),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     def on_unmount(self) -> None:
         self.stop_source()
         reap_all()  # the app is going: now it may wait for the trainer to be gone
@@ -330,7 +355,8 @@ class RunHost:
     @work(thread=True, exclusive=True, exit_on_error=False, group="reader")
     def read_source(self, source: Source) -> None:
         """Read batches of records; only ever post messages (thread-safe, non-blocking). Any
-        error ends the reading and is shown (`SourceFailed`), never swallowed."""
+        error ends the reading and is shown (`SourceFailed`), never swallowed. Every record is
+        made safe to show in `read_batches`, where data enters the UI (`SafeRecords`)."""
         worker = get_current_worker()
         try:
             self.read_batches(source, worker)
@@ -345,10 +371,11 @@ class RunHost:
     def read_batches(self, source: Source, worker: Worker) -> None:
         """`read_source`'s loop, until the worker is cancelled or the source fails."""
         run = self.book.current
+        safe = SafeRecords(SHOWN_MOST)
         while not worker.is_cancelled:
             batch = source.recv(0.1)
             latest = None
-            for record in batch:
+            for record in map(safe, batch):
                 self.take_record(record)
                 if isinstance(record, RunHeader):
                     run = self.book.start(record)
@@ -433,8 +460,9 @@ class RunHost:
         self.dirty = True
 
     def set_error(self, text: str) -> None:
-        self.error_text = text
-        self.error_box.update(text)
+        """The error box: text as it is (no markup), made safe (it quotes paths and messages)."""
+        self.error_text = text = safe_text(text, newlines=True, most=SHOWN_MOST)
+        self.error_box.update(Text(text))
         self.error_box.set_class(bool(text), "-visible")
 
     # ---- rendering ----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from rich.cells import cell_len
 
 from vgtui.engine.config import RunConfig
+from vgtui.engine.text import safe_text
 from vgtui.format import fmt_steps
 from vgtui.ui.widgets.lines import Line, LineView, Seg, fit
 
@@ -39,7 +40,8 @@ def status_line(
     """State and progress first (they must survive a narrow terminal), then the config, what the
     keys change most first; ``described`` replaces the config for a run that is not ours (see
     `describe_run`); an empty one (a log not written yet) shows no step either: nothing is known
-    of the run but what ``note`` says."""
+    of the run but what ``note`` says. Text from data (a path in the note, a run log's config) is
+    made safe."""
     style = STATE_STYLES.get(state.split()[0], "bold red")
     segs: list[Seg] = [(f"● {state}", style)]
     if described is None or described:
@@ -54,7 +56,7 @@ def status_line(
         if i:
             segs.append((" · ", "dim"))
         segs.append((value, "bold"))
-    return tuple(segs)
+    return tuple((safe_text(text), style) for text, style in segs)  # a note names a path
 
 
 def config_parts(config: RunConfig, device: str) -> list[str]:
