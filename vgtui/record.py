@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vgtui.engine.logfile import LogFileError, check_writable
+from vgtui.engine.text import safe_text
 
 MIN_SIZE = (80, 24)
 DEFAULT_SIZE = (100, 30)
@@ -282,7 +283,7 @@ def main_with_recording(argv: list[str]) -> int | None:
             rest = [*rest, "--exit-at-end"]  # a recording of a lesson ends with the lesson
         return record(rest, path, size, "vgtui " + " ".join(rest), overwrite)
     except RecordError as err:
-        print(f"vgtui: error: {err}", file=sys.stderr)
+        print(f"vgtui: error: {safe_text(str(err))}", file=sys.stderr)  # it may quote a path
         return 2
 
 
