@@ -155,7 +155,7 @@ def write(tmp_path, text: str) -> str:
         ('[[steps]]\ncaption = "a"\nsteps = 10\n[[steps]]\ncaption = "b"', "step 2 has no length"),
         ('[[steps]]\ncaption = "a"\nsteps = 1\nseconds = 2', "more than one length"),
         ('[[steps]]\ncaption = "a"\nuntil = "loss ~ 3"', "until = 'loss ~ 3'"),
-        ('[[steps]]\ncaption = "a"\nsteps = 0', "steps = 0; expected an integer >= 1"),
+        ('[[steps]]\ncaption = "a"\nsteps = 0', "steps = 0; expected an integer: 1 or more"),
         (
             '[[steps]]\ncaption = "a"\nsteps = 5\nconfig = { colour = 1 }',
             "'colour' is not a config",

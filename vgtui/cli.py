@@ -8,12 +8,12 @@ import importlib
 import sys
 from typing import NoReturn
 
-from vgtui.engine.config import RunConfig
+from vgtui.engine.config import RANGES, RunConfig
 from vgtui.engine.errors import ConfigError, DataError, describe
 from vgtui.engine.logfile import LogFileError, check_writable
 from vgtui.engine.text import safe_text
 from vgtui.record import main_with_recording
-from vgtui.ui.framerate import LOCAL_FPS, REMOTE_FPS
+from vgtui.ui.framerate import FPS, LOCAL_FPS, REMOTE_FPS
 
 _HELP = {
     "activation": "activation function, name[:param] (see --list)",
@@ -22,7 +22,7 @@ _HELP = {
     "width": "units per hidden layer, 1..8192",
     "dataset": "training data (see --list)",
     "optimizer": "sgd, momentum, nesterov, adam, adamw, rmsprop or adagrad",
-    "lr": "learning rate",
+    "lr": f"learning rate, {RANGES['lr']}",
     "momentum": "momentum for the momentum and nesterov optimizers",
     "batch_size": "samples per step",
     "steps": "optimizer steps; 0 runs until stopped",
@@ -31,8 +31,8 @@ _HELP = {
     "norm": "normalisation in each hidden layer: none, batch or layer",
     "residual": "residual connections around each hidden layer",
     "dropout": "dropout probability after each activation, 0 <= p < 1",
-    "weight_decay": "L2 weight decay",
-    "grad_clip": "clip the global gradient norm to this (0: off)",
+    "weight_decay": f"L2 weight decay, {RANGES['weight_decay']}",
+    "grad_clip": f"clip the global gradient norm to this, {RANGES['grad_clip']}",
     "every": "steps between snapshots, or auto: paced by time (the dashboard's default)",
     "bins": "histogram bins",
     "preact": "also record pre-activation statistics",
@@ -112,9 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log", metavar="FILE", help="write the run log (JSON Lines) to FILE")
     parser.add_argument(
         "--fps",
-        type=float,
+        type=FPS.parse,
         default=None,
-        help=f"dashboard frames per second (default: {LOCAL_FPS:g}, {REMOTE_FPS:g} over SSH)",
+        help=f"dashboard frames per second, {FPS} "
+        f"(default: {LOCAL_FPS:g}, {REMOTE_FPS:g} over SSH)",
     )
     config = parser.add_argument_group("run configuration")
     for f in dataclasses.fields(RunConfig):
@@ -171,8 +172,6 @@ def main(argv: list[str] | None = None) -> int:
         return fail(err.as_flag())
     if args.report and not args.headless:
         return fail("--report needs --headless (for a log on disk: vgtui report FILE)")
-    if args.fps is not None and args.fps <= 0:
-        return fail(f"--fps: {args.fps!r} is not valid; expected a number > 0")
     if args.log:
         try:
             check_writable(args.log)
