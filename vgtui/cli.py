@@ -11,6 +11,7 @@ from typing import NoReturn
 from vgtui.engine.config import RANGES, RunConfig
 from vgtui.engine.errors import ConfigError, DataError, describe
 from vgtui.engine.logfile import LogFileError, check_writable
+from vgtui.engine.logtarget import check_target
 from vgtui.engine.text import safe_text
 from vgtui.record import main_with_recording
 from vgtui.ui.framerate import FPS, LOCAL_FPS, REMOTE_FPS
@@ -109,7 +110,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="headless: print the run as plots when it ends (as vgtui report does)",
     )
-    parser.add_argument("--log", metavar="FILE", help="write the run log (JSON Lines) to FILE")
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        help="write the run log (JSON Lines) to FILE; where FILE holds an earlier run's log, "
+        "the run goes to FILE's next free numbered sibling (exp.2.jsonl)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run's log at --log FILE (never a file that is not a run log)",
+    )
     parser.add_argument(
         "--fps",
         type=FPS.parse,
@@ -175,20 +186,29 @@ def main(argv: list[str] | None = None) -> int:
     if args.log:
         try:
             check_writable(args.log)
+            check_target(args.log)
         except LogFileError as err:
             return fail(f"--log: {err}")
     try:
         if args.headless:
             from vgtui.headless import run_headless
 
-            return run_headless(config, log_path=args.log, as_json=args.json, report=args.report)
+            return run_headless(
+                config,
+                log_path=args.log,
+                as_json=args.json,
+                report=args.report,
+                overwrite=args.overwrite,
+            )
         from vgtui.ui.app import run_app
 
         if args.every is None:  # the dashboard paces snapshots by time unless told otherwise
             config = config.replace(every="auto")
-        return run_app(config, fps=args.fps, log_path=args.log)
+        return run_app(config, fps=args.fps, log_path=args.log, overwrite=args.overwrite)
     except ConfigError as err:
         return fail(err.as_flag())
+    except LogFileError as err:  # the log path, refused as the run opened it (another writer)
+        return fail(f"--log: {err}")
     except DataError as err:
         return fail(str(err))
     except Exception as err:  # unexpected: one line, and where the full traceback went

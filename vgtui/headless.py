@@ -7,6 +7,7 @@ import math
 import signal
 import sys
 from contextlib import nullcontext
+from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
@@ -15,8 +16,9 @@ from rich.text import Text
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.diagnosis import diagnose
+from vgtui.engine.logtarget import moved_note, open_run_log
 from vgtui.engine.records import Event, Record, RunHeader, Snapshot
-from vgtui.engine.runlog import RunLog, RunLogWriter, json_safe, summary
+from vgtui.engine.runlog import RunLog, json_safe, summary
 from vgtui.engine.safe_records import safe_record
 from vgtui.engine.text import safe_text
 from vgtui.engine.trainer import Trainer
@@ -54,16 +56,29 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def run_headless(
-    config: RunConfig, log_path: str | None = None, as_json: bool = False, report: bool = False
+    config: RunConfig,
+    log_path: str | None = None,
+    as_json: bool = False,
+    report: bool = False,
+    overwrite: bool = False,
 ) -> int:
     """Run to the end (or Ctrl-C / SIGTERM when steps is 0); returns the exit code. With
-    `report`, print `vgtui report`'s plots of the run at the end (on stderr under `as_json`)."""
+    `report`, print `vgtui report`'s plots of the run at the end (on stderr under `as_json`).
+
+    ``log_path`` holding an earlier run's log: the run goes to its next free numbered sibling
+    (said on stderr), unless ``overwrite``."""
     console = Console(stderr=as_json, quiet=as_json, highlight=False)
     trainer = Trainer(config)
     log = RunLog()
+    writer = None
+    if log_path:
+        writer, number = open_run_log(log_path, overwrite)
+        if number != 1:
+            note = moved_note(Path(log_path), writer.path, "--overwrite")
+            print(f"vgtui: {note}", file=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     first = True
-    with RunLogWriter(log_path) if log_path else nullcontext() as writer:
+    with writer if writer is not None else nullcontext():
 
         def emit(record: Record) -> None:
             nonlocal first
@@ -101,7 +116,8 @@ def run_headless(
 
         stream = sys.stderr if as_json else sys.stdout
         page = default_page(wants_color(stream, plain=False, to_file=False))
-        stream.write(report_text(log, log_path or "this run", page))
+        title = str(writer.path) if writer is not None else "this run"
+        stream.write(report_text(log, title, page))
     return 0
 
 
