@@ -38,11 +38,13 @@ the second (armed) variant; steady steps cost the same within this shared machin
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fnmatch
 import math
 import numbers
 import os
+import sys
 import time
 import warnings
 from datetime import datetime, timezone
@@ -178,6 +180,7 @@ class Watcher:
         self._armed_step = self._due(1)
         if self._armed_step:
             self._arm()
+        atexit.register(self._at_exit)  # a script that never closes still ends its log
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -441,11 +444,20 @@ class Watcher:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self._at_exit)
         self._disarm()
         self.probe.close()
         self._write(End(self.step_count, reason))
         if self.writer is not None:
             self.writer.close()
+
+    def _at_exit(self) -> None:
+        """At interpreter exit, a watcher never closed ends its log as the script ended: "error"
+        after an uncaught exception, "stopped" after Ctrl-C, else "done"."""
+        died = getattr(sys, "last_type", None)
+        reason = "done" if died is None else "stopped" if died is KeyboardInterrupt else "error"
+        with contextlib.suppress(Exception):
+            self.close(reason)
 
     def __enter__(self) -> Watcher:
         return self
@@ -484,7 +496,8 @@ def watch(
     modules to watch (default: every module that owns trainable parameters). ``optimizer``: also
     report its learning rate and each parameter's update-to-weight ratio. ``preact``: also
     summarise the input of each folded activation. ``overwrite``: replace an earlier run's log at
-    ``log``, instead of writing beside it (``exp.2.jsonl``, said in a `UserWarning`).
+    ``log``, instead of writing beside it (``exp.2.jsonl``, said in a `UserWarning`). A watcher
+    never closed is closed when the interpreter exits.
     """
     return Watcher(model, log, every, layers, bins, optimizer, preact, overwrite)
 
