@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument(
+        "--data-dir",
+        default="",
+        metavar="DIR",
+        help="directory with the MNIST IDX files (default: the user cache)",
+    )
+    parser.add_argument(
         "--exit-at-end", action="store_true", help="quit the dashboard when the lesson ends"
     )
     parser.add_argument("--svg", metavar="DIR", help="save an SVG screenshot at each step's end")
@@ -64,7 +70,7 @@ def main(argv: list[str]) -> int:
         return 0
     try:
         lesson = load_lesson(args.lesson)
-        lesson = with_device(lesson, args.device)
+        lesson = with_user_fields(lesson, device=args.device, data_dir=args.data_dir)
     except (LessonError, ConfigError) as err:
         return _fail(err.as_flag() if isinstance(err, ConfigError) else str(err))
     if args.svg is not None and (why := svg_dir_problem(args.svg, args.headless)):
@@ -107,13 +113,17 @@ def _fail(message: str) -> int:
     return 2
 
 
-def with_device(lesson: Lesson, device: str) -> Lesson:
-    """The lesson with every step's runs on ``device`` (validated like the flag)."""
+def with_user_fields(lesson: Lesson, **fields: str) -> Lesson:
+    """The lesson with every run of every step (comparisons and fallbacks too) given the user's
+    own settings (``device``, ``data_dir``: the flags, never the lesson's), validated."""
 
     def move(config):
-        return None if config is None else config.replace(device=device)
+        return None if config is None else config.replace(**fields)
 
-    steps = [replace(s, config=move(s.config), compare=move(s.compare)) for s in lesson.steps]
+    steps = [
+        replace(s, config=move(s.config), compare=move(s.compare), fallback=move(s.fallback))
+        for s in lesson.steps
+    ]
     return replace(lesson, steps=steps)
 
 

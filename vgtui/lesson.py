@@ -57,6 +57,9 @@ MAX_LESSON_BYTES = 1 << 20  # a bigger file is refused unread: lessons are a few
 # Training steps of a lesson step, and demo's --step-cap.
 STEP_CAP = Range(1, MAX_STEPS, integer=True, words="an integer: 1 or more, at most 2^62")
 SECONDS = Range(0, 86400, low_open=True)  # a step's length in seconds: at most a day
+# Config fields a lesson may not set: the data directory is the user's (--data-dir), never a
+# place a lesson file from elsewhere chooses to create and download into.
+USER_ONLY = {"data_dir"}
 _CONDITION = re.compile(
     r"^\s*(loss|accuracy|val_loss|val_accuracy)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$"
 )
@@ -241,10 +244,15 @@ def _apply(config: RunConfig, changes: Any, source: str, where: str) -> RunConfi
     if not isinstance(changes, dict):
         raise LessonError(f"{source}: {where}: config must be a table, like {{ depth = 5 }}")
     for key in changes:
+        if key in USER_ONLY:
+            raise LessonError(
+                f"{source}: {where}: a lesson may not set {key!r}: it is the user's choice "
+                f"(--{key.replace('_', '-')})"
+            )
         if key not in FIELDS:
             raise LessonError(
                 f"{source}: {where}: {key!r} is not a config field; expected one of "
-                + ", ".join(FIELDS)
+                + ", ".join(f for f in FIELDS if f not in USER_ONLY)
             )
     try:
         return config.replace(**changes)
