@@ -155,7 +155,7 @@ def write(tmp_path, text: str) -> str:
         ('[[steps]]\ncaption = "a"\nsteps = 10\n[[steps]]\ncaption = "b"', "step 2 has no length"),
         ('[[steps]]\ncaption = "a"\nsteps = 1\nseconds = 2', "more than one length"),
         ('[[steps]]\ncaption = "a"\nuntil = "loss ~ 3"', "until = 'loss ~ 3'"),
-        ('[[steps]]\ncaption = "a"\nsteps = 0', "steps = 0; expected an integer >= 1"),
+        ('[[steps]]\ncaption = "a"\nsteps = 0', "steps = 0; expected an integer: 1 or more"),
         (
             '[[steps]]\ncaption = "a"\nsteps = 5\nconfig = { colour = 1 }',
             "'colour' is not a config",
@@ -164,6 +164,14 @@ def write(tmp_path, text: str) -> str:
         ("[[steps]]\nsteps = 5", "step 1 has no caption"),
         ('title = "no steps"', "at least one [[steps]]"),
         ('[[steps]]\ncaption = "a"\nsteps = 5\nspeed = 2', "unknown key 'speed'"),
+        (
+            'config = { data_dir = "/tmp/x" }\n[[steps]]\ncaption = "a"\nsteps = 5',
+            "config: a lesson may not set 'data_dir': it is the user's choice (--data-dir)",
+        ),
+        (
+            '[[steps]]\ncaption = "a"\nsteps = 5\nfallback = { data_dir = "d" }',
+            "step 1: a lesson may not set 'data_dir'",
+        ),
     ],
 )
 def test_a_bad_lesson_is_one_line_and_exit_code_2(tmp_path, capsys, text, needle):
@@ -174,6 +182,20 @@ def test_a_bad_lesson_is_one_line_and_exit_code_2(tmp_path, capsys, text, needle
     code, _, stderr = run_main(["demo", path, "--headless"], capsys)
     assert code == 2 and needle in stderr
     assert stderr.count("\n") == 1 and "Traceback" not in stderr
+
+
+def test_the_data_directory_and_device_are_the_users_flags_in_every_run(capsys, monkeypatch):
+    from vgtui import demo
+
+    played = []
+    monkeypatch.setattr(demo, "play_headless", lambda lesson, cap: played.append(lesson))
+    argv = ["demo", "mnist", "--headless", "--data-dir", "/data/mnist", "--device", "cpu"]
+    code, _, err = run_main(argv, capsys)
+    assert code == 0, err
+    step = played[0].steps[0]
+    assert step.fallback is not None
+    for config in (step.config, step.fallback):
+        assert (config.data_dir, config.device) == ("/data/mnist", "cpu")
 
 
 def test_a_toml_error_names_the_line_and_column(tmp_path):

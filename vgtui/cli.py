@@ -8,12 +8,13 @@ import importlib
 import sys
 from typing import NoReturn
 
-from vgtui.engine.config import RunConfig
+from vgtui.engine.config import RANGES, RunConfig
 from vgtui.engine.errors import ConfigError, DataError, describe
 from vgtui.engine.logfile import LogFileError, check_writable
+from vgtui.engine.logtarget import check_target
 from vgtui.engine.text import safe_text
 from vgtui.record import main_with_recording
-from vgtui.ui.framerate import LOCAL_FPS, REMOTE_FPS
+from vgtui.ui.framerate import FPS, LOCAL_FPS, REMOTE_FPS
 
 _HELP = {
     "activation": "activation function, name[:param] (see --list)",
@@ -22,7 +23,7 @@ _HELP = {
     "width": "units per hidden layer, 1..8192",
     "dataset": "training data (see --list)",
     "optimizer": "sgd, momentum, nesterov, adam, adamw, rmsprop or adagrad",
-    "lr": "learning rate",
+    "lr": f"learning rate, {RANGES['lr']}",
     "momentum": "momentum for the momentum and nesterov optimizers",
     "batch_size": "samples per step",
     "steps": "optimizer steps; 0 runs until stopped",
@@ -31,8 +32,8 @@ _HELP = {
     "norm": "normalisation in each hidden layer: none, batch or layer",
     "residual": "residual connections around each hidden layer",
     "dropout": "dropout probability after each activation, 0 <= p < 1",
-    "weight_decay": "L2 weight decay",
-    "grad_clip": "clip the global gradient norm to this (0: off)",
+    "weight_decay": f"L2 weight decay, {RANGES['weight_decay']}",
+    "grad_clip": f"clip the global gradient norm to this, {RANGES['grad_clip']}",
     "every": "steps between snapshots, or auto: paced by time (the dashboard's default)",
     "bins": "histogram bins",
     "preact": "also record pre-activation statistics",
@@ -109,12 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="headless: print the run as plots when it ends (as vgtui report does)",
     )
-    parser.add_argument("--log", metavar="FILE", help="write the run log (JSON Lines) to FILE")
+    parser.add_argument(
+        "--log",
+        metavar="FILE",
+        help="write the run log (JSON Lines) to FILE; where FILE holds an earlier run's log, "
+        "the run goes to FILE's next free numbered sibling (exp.2.jsonl)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run's log at --log FILE (never a file that is not a run log)",
+    )
     parser.add_argument(
         "--fps",
-        type=float,
+        type=FPS.parse,
         default=None,
-        help=f"dashboard frames per second (default: {LOCAL_FPS:g}, {REMOTE_FPS:g} over SSH)",
+        help=f"dashboard frames per second, {FPS} "
+        f"(default: {LOCAL_FPS:g}, {REMOTE_FPS:g} over SSH)",
     )
     config = parser.add_argument_group("run configuration")
     for f in dataclasses.fields(RunConfig):
@@ -171,25 +183,32 @@ def main(argv: list[str] | None = None) -> int:
         return fail(err.as_flag())
     if args.report and not args.headless:
         return fail("--report needs --headless (for a log on disk: vgtui report FILE)")
-    if args.fps is not None and args.fps <= 0:
-        return fail(f"--fps: {args.fps!r} is not valid; expected a number > 0")
     if args.log:
         try:
             check_writable(args.log)
+            check_target(args.log)
         except LogFileError as err:
             return fail(f"--log: {err}")
     try:
         if args.headless:
             from vgtui.headless import run_headless
 
-            return run_headless(config, log_path=args.log, as_json=args.json, report=args.report)
+            return run_headless(
+                config,
+                log_path=args.log,
+                as_json=args.json,
+                report=args.report,
+                overwrite=args.overwrite,
+            )
         from vgtui.ui.app import run_app
 
         if args.every is None:  # the dashboard paces snapshots by time unless told otherwise
             config = config.replace(every="auto")
-        return run_app(config, fps=args.fps, log_path=args.log)
+        return run_app(config, fps=args.fps, log_path=args.log, overwrite=args.overwrite)
     except ConfigError as err:
         return fail(err.as_flag())
+    except LogFileError as err:  # the log path, refused as the run opened it (another writer)
+        return fail(f"--log: {err}")
     except DataError as err:
         return fail(str(err))
     except Exception as err:  # unexpected: one line, and where the full traceback went

@@ -19,7 +19,8 @@ from vgtui.engine.errors import ConfigError, DataError
 from vgtui.engine.records import End, Record, Snapshot
 from vgtui.engine.text import safe_text
 from vgtui.format import fmt_num
-from vgtui.lesson import Lesson, LessonError, LessonPlayer, lesson_names, load_lesson
+from vgtui.lesson import STEP_CAP, Lesson, LessonError, LessonPlayer, lesson_names, load_lesson
+from vgtui.ui.framerate import FPS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,14 +37,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("lesson", nargs="?", help="a lesson's name, or a path to your own .toml")
     parser.add_argument("--headless", action="store_true", help="no dashboard: print the steps")
     parser.add_argument(
-        "--step-cap", type=int, metavar="N", help="end every step after at most N training steps"
+        "--step-cap",
+        type=STEP_CAP.parse,
+        metavar="N",
+        help="end every step after at most N training steps",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument(
+        "--data-dir",
+        default="",
+        metavar="DIR",
+        help="directory with the MNIST IDX files (default: the user cache)",
+    )
     parser.add_argument(
         "--exit-at-end", action="store_true", help="quit the dashboard when the lesson ends"
     )
     parser.add_argument("--svg", metavar="DIR", help="save an SVG screenshot at each step's end")
-    parser.add_argument("--fps", type=float, help="dashboard frames per second")
+    parser.add_argument("--fps", type=FPS.parse, help=f"dashboard frames per second ({FPS})")
     return parser
 
 
@@ -58,11 +68,9 @@ def main(argv: list[str]) -> int:
     if args.lesson is None:
         print_lessons()
         return 0
-    if args.step_cap is not None and args.step_cap < 1:
-        return _fail(f"--step-cap: {args.step_cap} is not valid; expected an integer >= 1")
     try:
         lesson = load_lesson(args.lesson)
-        lesson = with_device(lesson, args.device)
+        lesson = with_user_fields(lesson, device=args.device, data_dir=args.data_dir)
     except (LessonError, ConfigError) as err:
         return _fail(err.as_flag() if isinstance(err, ConfigError) else str(err))
     if args.svg is not None and (why := svg_dir_problem(args.svg, args.headless)):
@@ -105,13 +113,17 @@ def _fail(message: str) -> int:
     return 2
 
 
-def with_device(lesson: Lesson, device: str) -> Lesson:
-    """The lesson with every step's runs on ``device`` (validated like the flag)."""
+def with_user_fields(lesson: Lesson, **fields: str) -> Lesson:
+    """The lesson with every run of every step (comparisons and fallbacks too) given the user's
+    own settings (``device``, ``data_dir``: the flags, never the lesson's), validated."""
 
     def move(config):
-        return None if config is None else config.replace(device=device)
+        return None if config is None else config.replace(**fields)
 
-    steps = [replace(s, config=move(s.config), compare=move(s.compare)) for s in lesson.steps]
+    steps = [
+        replace(s, config=move(s.config), compare=move(s.compare), fallback=move(s.fallback))
+        for s in lesson.steps
+    ]
     return replace(lesson, steps=steps)
 
 

@@ -6,7 +6,9 @@ import json
 import math
 import signal
 import sys
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
@@ -15,7 +17,8 @@ from rich.text import Text
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.diagnosis import diagnose
-from vgtui.engine.records import Event, Record, RunHeader, Snapshot
+from vgtui.engine.logtarget import moved_note, open_run_log
+from vgtui.engine.records import Event, Record, Snapshot
 from vgtui.engine.runlog import RunLog, RunLogWriter, json_safe, summary
 from vgtui.engine.safe_records import safe_record
 from vgtui.engine.text import safe_text
@@ -46,62 +49,121 @@ def _print_snapshot(console: Console, snap: Snapshot, first: bool) -> None:
 
 
 class _Stop(Exception):
-    """SIGTERM, turned into a clean end of the run."""
+    """SIGTERM, SIGHUP or SIGINT, turned into a clean end of the run."""
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise _Stop
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+class _Stopper:
+    """The handler of `STOP_SIGNALS`: raises `_Stop` wherever the run is (building the trainer,
+    loading data, training), except inside `held` (opening the log, writing a record), where the
+    stop waits until that is done: the log never holds half a record or one out of order."""
+
+    def __init__(self) -> None:
+        self.holding = False
+        self.pending = False
+        self.stopping = False  # the run is ending: further signals change nothing
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.stopping:
+            return
+        if self.holding:
+            self.pending = True
+        else:
+            raise _Stop
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.pending and not self.stopping:
+            raise _Stop
 
 
 def run_headless(
-    config: RunConfig, log_path: str | None = None, as_json: bool = False, report: bool = False
+    config: RunConfig,
+    log_path: str | None = None,
+    as_json: bool = False,
+    report: bool = False,
+    overwrite: bool = False,
 ) -> int:
-    """Run to the end (or Ctrl-C / SIGTERM when steps is 0); returns the exit code. With
-    `report`, print `vgtui report`'s plots of the run at the end (on stderr under `as_json`)."""
-    console = Console(stderr=as_json, quiet=as_json, highlight=False)
-    trainer = Trainer(config)
-    log = RunLog()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    first = True
-    with RunLogWriter(log_path) if log_path else nullcontext() as writer:
+    """Run to the end (or a stop: Ctrl-C, SIGTERM, SIGHUP); returns the exit code. With `report`,
+    print `vgtui report`'s plots of the run at the end (on stderr under `as_json`).
 
-        def emit(record: Record) -> None:
-            nonlocal first
-            log.add(record)
+    ``log_path`` holding an earlier run's log: the run goes to its next free numbered sibling
+    (said on stderr), unless ``overwrite``. A stop at any moment ends the run as "stopped", its
+    log (where one was opened) with the header and the end record, and exit code 0.
+    """
+    console = Console(stderr=as_json, quiet=as_json, highlight=False)
+    log = RunLog()
+    stopper = _Stopper()
+    previous = {sig: signal.signal(sig, stopper) for sig in STOP_SIGNALS}
+    trainer: Trainer | None = None
+    writer: RunLogWriter | None = None
+    first = True
+
+    def emit(record: Record) -> None:
+        nonlocal first
+        with stopper.held():
             if writer is not None:
                 writer.write(record)
+            log.add(record)
             if isinstance(record, Snapshot):
                 _print_snapshot(console, record, first)
                 first = False
             elif isinstance(record, Event):
                 _print_event(console, record)
 
+    def end(reason: str) -> None:
+        stopper.stopping = True
+        if trainer is not None and trainer.end is None:
+            if log.header is None:  # stopped while the log was opening
+                emit(trainer.header)
+            emit(trainer.stop(reason))
+
+    try:
+        trainer = Trainer(config)
+        if log_path:
+            with stopper.held():
+                writer, number = open_run_log(log_path, overwrite)
+            if number != 1:
+                note = moved_note(Path(log_path), writer.path, "--overwrite")
+                print(f"vgtui: {safe_text(note)}", file=sys.stderr)
         emit(trainer.header)
-        try:
-            while trainer.end is None:
-                for record in trainer.step():
-                    emit(record)
-        except (KeyboardInterrupt, _Stop):
-            if trainer.end is None:
-                emit(trainer.stop("stopped"))
-        except Exception:  # the log still ends, with the reason; the CLI reports the error
-            if trainer.end is None:
-                emit(trainer.stop("error"))
-            raise
-        finally:
-            signal.signal(signal.SIGTERM, previous)
+        while trainer.end is None:
+            for record in trainer.step():
+                emit(record)
+    except (KeyboardInterrupt, _Stop):
+        end("stopped")
+    except Exception:  # the log still ends, with the reason; the CLI reports the error
+        end("error")
+        raise
+    finally:
+        stopper.stopping = True
+        if writer is not None:
+            writer.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     result = summary(log)
-    result["diagnosis"] = [finding.line for finding in diagnose(log.header, log.snapshots)]
+    result["reason"] = result["reason"] or "stopped"  # stopped before the run started
+    result["diagnosis"] = (
+        [finding.line for finding in diagnose(log.header, log.snapshots)] if log.header else []
+    )
     if as_json:
         sys.stdout.write(json.dumps(json_safe(result)) + "\n")
     else:
-        _print_end(console, trainer.header, result)
-    if report:
+        _print_end(console, result)
+    if report and log.header is not None:
         from vgtui.report import default_page, report_text, wants_color
 
         stream = sys.stderr if as_json else sys.stdout
         page = default_page(wants_color(stream, plain=False, to_file=False))
-        stream.write(report_text(log, log_path or "this run", page))
+        title = str(writer.path) if writer is not None else "this run"
+        stream.write(report_text(log, title, page))
     return 0
 
 
@@ -111,7 +173,7 @@ def _print_event(console: Console, event: Event) -> None:
     console.print(Text.assemble((event.kind, "bold red"), ": ", event.message))
 
 
-def _print_end(console: Console, header: RunHeader, result: dict) -> None:
+def _print_end(console: Console, result: dict) -> None:
     layers = result["layers"]
     grads = [x["grad_norm"] for x in layers if isinstance(x["grad_norm"], float)]
     loss = result["final_loss"]  # JSON-safe: a non-finite loss is already "nan" or "inf"

@@ -38,8 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vgtui.engine.config import RunConfig
+from vgtui.engine.config import MAX_STEPS, RunConfig
 from vgtui.engine.errors import ConfigError
+from vgtui.engine.ranges import FINITE, Range
 from vgtui.engine.records import Snapshot
 from vgtui.engine.regular_files import NotRegularFile, open_regular
 from vgtui.engine.text import safe_text
@@ -53,6 +54,12 @@ LESSON_DIR = Path(__file__).parent / "lessons"
 LESSON_EVERY = 10  # snapshot interval of lessons that set none: reproducible numbers
 UNTIL_CAP = 5000  # an ``until`` step without ``max_steps`` ends after this many steps
 MAX_LESSON_BYTES = 1 << 20  # a bigger file is refused unread: lessons are a few KB
+# Training steps of a lesson step, and demo's --step-cap.
+STEP_CAP = Range(1, MAX_STEPS, integer=True, words="an integer: 1 or more, at most 2^62")
+SECONDS = Range(0, 86400, low_open=True)  # a step's length in seconds: at most a day
+# Config fields a lesson may not set: the data directory is the user's (--data-dir), never a
+# place a lesson file from elsewhere chooses to create and download into.
+USER_ONLY = {"data_dir"}
 _CONDITION = re.compile(
     r"^\s*(loss|accuracy|val_loss|val_accuracy)\s*(<=|>=|<|>)\s*([-+0-9.eE]+)\s*$"
 )
@@ -237,10 +244,15 @@ def _apply(config: RunConfig, changes: Any, source: str, where: str) -> RunConfi
     if not isinstance(changes, dict):
         raise LessonError(f"{source}: {where}: config must be a table, like {{ depth = 5 }}")
     for key in changes:
+        if key in USER_ONLY:
+            raise LessonError(
+                f"{source}: {where}: a lesson may not set {key!r}: it is the user's choice "
+                f"(--{key.replace('_', '-')})"
+            )
         if key not in FIELDS:
             raise LessonError(
                 f"{source}: {where}: {key!r} is not a config field; expected one of "
-                + ", ".join(FIELDS)
+                + ", ".join(f for f in FIELDS if f not in USER_ONLY)
             )
     try:
         return config.replace(**changes)
@@ -259,14 +271,13 @@ def _length(raw: dict, source: str, where: str) -> Length:
     steps, seconds, until, max_steps = (
         raw.get(k) for k in ("steps", "seconds", "until", "max_steps")
     )
-    if steps is not None and not _positive_int(steps):
-        raise LessonError(f"{source}: {where}: steps = {steps!r}; expected an integer >= 1")
-    if seconds is not None and (
-        isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0
+    for key, value, valid in (
+        ("steps", steps, STEP_CAP),
+        ("seconds", seconds, SECONDS),
+        ("max_steps", max_steps, STEP_CAP),
     ):
-        raise LessonError(f"{source}: {where}: seconds = {seconds!r}; expected a number > 0")
-    if max_steps is not None and not _positive_int(max_steps):
-        raise LessonError(f"{source}: {where}: max_steps = {max_steps!r}; expected an integer >= 1")
+        if value is not None and value not in valid:
+            raise LessonError(f"{source}: {where}: {key} = {value!r}; expected {valid}")
     condition = None
     if until is not None:
         match = _CONDITION.match(until) if isinstance(until, str) else None
@@ -279,11 +290,11 @@ def _length(raw: dict, source: str, where: str) -> Length:
                 f"{source}: {where}: until = {until!r}; expected a condition like "
                 '"loss < 0.1" on loss, accuracy, val_loss or val_accuracy'
             )
+        if condition.value not in FINITE:
+            raise LessonError(
+                f"{source}: {where}: until = {until!r}; expected {FINITE} after {match[2]}"
+            )
     return Length(steps, float(seconds) if seconds else None, condition, max_steps)
-
-
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 # ---- playing ------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import NoReturn
 from vgtui.engine.log_tail import read_tail
 from vgtui.engine.logfile import LogFileError, check_log
 from vgtui.engine.text import safe_text
+from vgtui.ui.framerate import FPS
 
 MODES = ("attach", "replay")
 
@@ -31,15 +32,19 @@ def build_parser(mode: str) -> argparse.ArgumentParser:
         "replay": "Play a finished run log: space pauses, left/right step, [ ] slower/faster, "
         "g/G start/end.",
     }[mode]
+    from vgtui.ui.log_sources import SPEED
+
     parser = _Parser(prog=f"vgtui {mode}", description=what)
     parser.add_argument("path", metavar="PATH", help="the run log (JSON Lines)")
-    parser.add_argument("--fps", type=float, default=None, help="dashboard frames per second")
+    parser.add_argument(
+        "--fps", type=FPS.parse, default=None, help=f"dashboard frames per second ({FPS})"
+    )
     if mode == "replay":
         parser.add_argument(
             "--speed",
-            type=float,
+            type=SPEED.parse,
             default=None,
-            help="times the training's own pace (default: a whole run in about 30 s)",
+            help=f"times the training's own pace, {SPEED} (default: a whole run in about 30 s)",
         )
     return parser
 
@@ -83,11 +88,7 @@ def main(argv: list[str], mode: str | None = None) -> int:
             return 2
         mode = mode_of(argv[0])
     args = build_parser(mode).parse_args(argv)
-    if args.fps is not None and not args.fps > 0:
-        return _fail(mode, f"--fps: {args.fps!r} is not valid; expected a number > 0")
     speed = getattr(args, "speed", None)
-    if speed is not None and not speed > 0:
-        return _fail(mode, f"--speed: {speed!r} is not valid; expected a number > 0")
     if why := check_path(args.path, mode):
         return _fail(mode, why)
     from vgtui.ui.log_app import run_log_app

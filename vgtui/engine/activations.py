@@ -19,7 +19,8 @@ import math
 from dataclasses import dataclass
 
 from vgtui.engine.errors import ConfigError
-from vgtui.engine.specs import split_spec
+from vgtui.engine.ranges import Range
+from vgtui.engine.specs import check_param, split_spec
 
 INF = math.inf
 
@@ -34,6 +35,7 @@ class Kind:
     hi: float = INF
     rule: str | None = None  # "dead" | "saturated" | None
     param_name: str = ""
+    param_range: Range | None = None  # the valid values of the parameter, where it has one
     margin: float = 0.0  # "saturated": outputs within this of a bound are saturated
 
 
@@ -55,6 +57,7 @@ KINDS: dict[str, Kind] = {
         default=0.01,
         rule="dead",
         param_name="slope",
+        param_range=Range(0, 10),
     ),
     "elu": Kind(
         "x if x > 0 else alpha*(e^x - 1) (alpha 1 by default)",
@@ -62,6 +65,7 @@ KINDS: dict[str, Kind] = {
         lo=-1.0,
         rule="dead",
         param_name="alpha",
+        param_range=Range(0, 10, low_open=True),
     ),
     "selu": Kind("scaled ELU, self-normalising with LeCun init", lo=-1.7581, rule="dead"),
     "gelu": Kind("x * Phi(x), the transformer default", lo=-0.17, rule="dead"),
@@ -84,6 +88,7 @@ KINDS: dict[str, Kind] = {
         "max of k linear pieces (k 2 by default)",
         default=2,
         param_name="k",
+        param_range=Range(1, 16, integer=True),
     ),
     "identity": Kind("f(x) = x: a deep linear network"),
 }
@@ -133,10 +138,6 @@ def parse_activation(spec: str) -> Activation:
         raise ConfigError("activation", spec, f"{name} without a parameter")
     if param is None:
         param = kind.default
-    if name == "maxout" and (param != int(param) or not 1 <= param <= 16):
-        raise ConfigError("activation", spec, "maxout:k with k an integer in 1..16")
-    if name == "elu" and param <= 0:
-        raise ConfigError("activation", spec, "elu:alpha with alpha > 0")
-    if name == "leaky_relu" and param < 0:
-        raise ConfigError("activation", spec, "leaky_relu:slope with slope >= 0")
+    elif kind.param_range is not None:
+        param = check_param("activation", spec, name, kind.param_name, param, kind.param_range)
     return Activation(name, param, kind)

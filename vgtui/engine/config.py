@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +11,33 @@ from vgtui.engine.activations import parse_activation
 from vgtui.engine.errors import ConfigError
 from vgtui.engine.initializers import parse_initializer
 from vgtui.engine.pacing import AUTO
+from vgtui.engine.ranges import Range
 
 DATASETS = ["xor", "circle", "quadrants", "gaussian", "spiral", "digits", "mnist", "random"]
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]
 NORMS = ["none", "batch", "layer"]
 DEPTHS = (1, 100)  # hidden layers, inclusive bounds
 WIDTHS = (1, 8192)  # units per hidden layer, inclusive bounds
+MAX_STEPS = 1 << 62  # a run's step count; far more than any run takes ("2^62" in messages)
+# The valid range of each numeric field. Upper bounds keep every value one that float32 training
+# takes as a number (a diverging run is a lesson; an overflow error is not), with room above
+# the rates and decays that already make any net here explode.
+RANGES: dict[str, Range] = {
+    "depth": Range(*DEPTHS, integer=True),
+    "width": Range(*WIDTHS, integer=True),
+    "lr": Range(0, 1e4, low_open=True),
+    "momentum": Range(0, 1, high_open=True),
+    "batch_size": Range(1, 1 << 20, integer=True),
+    "steps": Range(
+        0, MAX_STEPS, integer=True, words="an integer: 0 (until stopped) or more, at most 2^62"
+    ),
+    "seed": Range(0, 2**63 - 1, integer=True),
+    "dropout": Range(0, 1, high_open=True),
+    "weight_decay": Range(0, 1000),
+    "grad_clip": Range(0, 1e9, words="a number in [0, 1e9] (0: off)"),
+    "every": Range(1, 1 << 30, integer=True, words="an integer in 1..1073741824 or auto"),
+    "bins": Range(2, 1000, integer=True),
+}
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -50,15 +70,12 @@ class RunConfig:
     def __post_init__(self) -> None:
         parse_activation(self.activation)
         parse_initializer(self.init)
-        _int_in("depth", self.depth, *DEPTHS)
-        _int_in("width", self.width, *WIDTHS)
+        for name, valid in RANGES.items():
+            value = getattr(self, name)
+            if value not in valid and not (name == "every" and value == AUTO):
+                raise ConfigError(name, value, str(valid))
         _choice("dataset", self.dataset, DATASETS)
         _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _float_in("lr", self.lr, 0.0, math.inf, low_open=True)
-        _float_in("momentum", self.momentum, 0.0, 1.0, high_open=True)
-        _int_in("batch_size", self.batch_size, 1, 1 << 20)
-        _int_in("steps", self.steps, 0, 1 << 62)
-        _int_in("seed", self.seed, 0, 2**63 - 1)
         if not isinstance(self.device, str) or not _DEVICE.match(self.device):
             raise ConfigError("device", self.device, "auto, cpu, cuda, cuda:N or mps")
         _choice("norm", self.norm, NORMS)
@@ -66,12 +83,6 @@ class RunConfig:
             raise ConfigError("residual", self.residual, "true or false")
         if self.norm == "batch" and self.batch_size < 2:
             raise ConfigError("batch_size", self.batch_size, "2 or more with batch norm")
-        _float_in("dropout", self.dropout, 0.0, 1.0, high_open=True)
-        _float_in("weight_decay", self.weight_decay, 0.0, math.inf)
-        _float_in("grad_clip", self.grad_clip, 0.0, math.inf)
-        if self.every != AUTO:
-            _int_in("every", self.every, 1, 1 << 30, also="auto")
-        _int_in("bins", self.bins, 2, 1000)
         if not isinstance(self.data_dir, str):
             raise ConfigError("data_dir", self.data_dir, "a directory path")
 
@@ -97,29 +108,3 @@ class RunConfig:
 def _choice(field: str, value: object, choices: list[str]) -> None:
     if value not in choices:
         raise ConfigError(field, value, "one of " + ", ".join(choices))
-
-
-def _int_in(field: str, value: object, lo: int, hi: int, also: str = "") -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise ConfigError(
-            field, value, f"an integer in {lo}..{hi}" + (f" or {also}" if also else "")
-        )
-
-
-def _float_in(
-    field: str,
-    value: object,
-    lo: float,
-    hi: float,
-    low_open: bool = False,
-    high_open: bool = False,
-) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        ok = (value > lo if low_open else value >= lo) and (
-            value < hi if high_open else value <= hi
-        )
-    if not ok:
-        left = "(" if low_open else "["
-        right = ")" if high_open or hi == math.inf else "]"
-        raise ConfigError(field, value, f"a number in {left}{lo:g}, {hi:g}{right}")

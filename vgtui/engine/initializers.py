@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vgtui.engine.errors import ConfigError
-from vgtui.engine.specs import split_spec
+from vgtui.engine.ranges import Range
+from vgtui.engine.specs import check_param, split_spec
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Kind:
     formula: str
     default: float | None = None
     param_name: str = ""
+    param_range: Range | None = None  # the valid values of the parameter, where it has one
 
 
 KINDS: dict[str, Kind] = {
@@ -31,13 +33,24 @@ KINDS: dict[str, Kind] = {
         "N(0, std^2), std 1 by default (normal:0.01 is the classic 'small random')",
         default=1.0,
         param_name="std",
+        param_range=Range(0, 100, low_open=True),
     ),
-    "uniform": Kind("U[-a, a], a 1 by default", default=1.0, param_name="a"),
+    "uniform": Kind(
+        "U[-a, a], a 1 by default",
+        default=1.0,
+        param_name="a",
+        param_range=Range(0, 100, low_open=True),
+    ),
     "xavier_uniform": Kind("Glorot uniform: U[-a, a], a = sqrt(6/(fan_in+fan_out))"),
     "he_uniform": Kind("Kaiming uniform (fan_in): U[-a, a], a = sqrt(6/fan_in)"),
     "zeros": Kind("all weights 0: every unit of a layer stays identical (symmetry never breaks)"),
     "ones": Kind("all weights 1: symmetric and exploding"),
-    "constant": Kind("all weights = value (0.1 by default)", default=0.1, param_name="value"),
+    "constant": Kind(
+        "all weights = value (0.1 by default)",
+        default=0.1,
+        param_name="value",
+        param_range=Range(-100, 100),
+    ),
     "default": Kind("PyTorch's Linear init: U[-1/sqrt(fan_in), 1/sqrt(fan_in)] weights and biases"),
 }
 NAMES = list(KINDS)  # in teaching order
@@ -62,6 +75,6 @@ def parse_initializer(spec: str) -> Initializer:
         raise ConfigError("init", spec, f"{name} without a parameter")
     if param is None:
         param = kind.default
-    if name in ("normal", "uniform") and param <= 0:
-        raise ConfigError("init", spec, f"{name}:{kind.param_name} with {kind.param_name} > 0")
+    elif kind.param_range is not None:
+        param = check_param("init", spec, name, kind.param_name, param, kind.param_range)
     return Initializer(name, param, kind)

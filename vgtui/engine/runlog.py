@@ -212,15 +212,19 @@ class RunLogWriter:
     A header that uses a version 2 field is written as version 2; a version 2 snapshot in a log
     whose header said version 1 is refused (the producer declares version 2 in its header).
 
-    Opens `target` for writing (creating parent folders) when it is a path; a text file object is
-    written to as it is and left open by `close()`.
+    A path is opened by `vgtui.engine.logtarget.claim` (parent folders created): a file that is
+    not a run log is refused, an earlier run's log too unless ``overwrite``, and the file stays
+    locked against other writers until `close()`. A text file object is written to as it is and
+    left open by `close()`.
     """
 
-    def __init__(self, target: str | os.PathLike[str] | IO[str]) -> None:
+    def __init__(self, target: str | os.PathLike[str] | IO[str], overwrite: bool = False) -> None:
+        self.path: Path | None = None
         if isinstance(target, (str, os.PathLike)):
-            path = Path(target)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._file: IO[str] = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+            from vgtui.engine.logtarget import claim  # it reads logs through this module
+
+            self.path = Path(target)
+            self._file: IO[str] = claim(self.path, overwrite)
             self._owned = True
         else:
             self._file = target

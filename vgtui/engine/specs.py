@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from vgtui.engine.errors import ConfigError
+from vgtui.engine.ranges import Range
 
 
 def split_spec(field: str, spec: str, names: list[str]) -> tuple[str, float | None]:
@@ -18,6 +19,17 @@ def split_spec(field: str, spec: str, names: list[str]) -> tuple[str, float | No
         param = float(raw)
     except ValueError:
         raise ConfigError(field, spec, f"{name}[:number]") from None
-    if param != param or param in (float("inf"), float("-inf")):
-        raise ConfigError(field, spec, f"{name}[:finite number]")
     return name, param
+
+
+def check_param(
+    field: str, spec: str, name: str, param_name: str, value: float, valid: Range
+) -> float:
+    """``value`` (the number after the colon) if it is within ``valid``, else a ConfigError that
+    names the range (``leaky_relu:slope, where slope is a number in [0, 10]``). An integer range
+    takes a whole float (``maxout:3.0``) as that integer."""
+    if valid.integer and value.is_integer():
+        value = int(value)
+    if value not in valid:
+        raise ConfigError(field, spec, f"{name}:{param_name}, where {param_name} is {valid}")
+    return value

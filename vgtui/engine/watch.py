@@ -38,12 +38,15 @@ the second (armed) variant; steady steps cost the same within this shared machin
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fnmatch
 import math
 import numbers
 import os
+import sys
 import time
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -53,6 +56,7 @@ from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from vgtui.engine.distributed import RankFailure, RankReducer, world
+from vgtui.engine.logtarget import LogTargetError, moved_note, open_run_log
 from vgtui.engine.pacing import AUTO, AUTO_HZ, AUTO_MAX_STEPS, Pacer
 from vgtui.engine.probe import Probe, Watch, activation_modules, discover
 from vgtui.engine.records import End, Event, RunHeader, Snapshot
@@ -119,6 +123,7 @@ class Watcher:
         bins: int = 40,
         optimizer: torch.optim.Optimizer | None = None,
         preact: bool = False,
+        overwrite: bool = False,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"vgtui.watch() needs a torch.nn.Module; got {type(model).__name__}")
@@ -139,7 +144,7 @@ class Watcher:
         self.rank, self.world_size = world()
         per_rank = log is not None and not hasattr(log, "write") and "{rank}" in os.fspath(log)
         self.reducer = RankReducer() if self.world_size > 1 and not per_rank else None
-        self.writer = self._open(log, per_rank)  # before any hook exists: it may raise
+        self.writer = self._open(log, per_rank, overwrite)  # before any hook: it may raise
         self.probe = Probe(
             watches,
             bins=bins,
@@ -175,12 +180,16 @@ class Watcher:
         self._armed_step = self._due(1)
         if self._armed_step:
             self._arm()
+        atexit.register(self._at_exit)  # a script that never closes still ends its log
 
     # -- set-up ----------------------------------------------------------------------------------
 
-    def _open(self, log: str | os.PathLike[str] | IO[str] | None, per_rank: bool):
+    def _open(
+        self, log: str | os.PathLike[str] | IO[str] | None, per_rank: bool, overwrite: bool
+    ) -> RunLogWriter | None:
         """The run log writer (None where this rank does not write); raises OSError now, naming
-        the path, where it cannot be written. Under DDP every rank raises together."""
+        the path, where it cannot be written (`vgtui.engine.logtarget`'s rules). Under DDP every
+        rank raises together."""
         error: OSError | None = None
         writer = None
         if log is not None and (self.rank == 0 or per_rank):
@@ -189,7 +198,12 @@ class Watcher:
             else:
                 path = Path(os.fspath(log).replace("{rank}", str(self.rank)))
                 try:
-                    writer = RunLogWriter(path)
+                    writer, number = open_run_log(path, overwrite)
+                    if number != 1:
+                        note = moved_note(path, writer.path, "watch(..., overwrite=True)")
+                        warnings.warn(f"vgtui.watch: {note}", UserWarning, stacklevel=4)
+                except LogTargetError as err:  # says the path and why in its own words
+                    error = type(err)(f"vgtui.watch: {err}")
                 except OSError as err:
                     reason = err.strerror or str(err)
                     error = OSError(f"vgtui.watch: cannot write the run log {path}: {reason}")
@@ -430,11 +444,20 @@ class Watcher:
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self._at_exit)
         self._disarm()
         self.probe.close()
         self._write(End(self.step_count, reason))
         if self.writer is not None:
             self.writer.close()
+
+    def _at_exit(self) -> None:
+        """At interpreter exit, a watcher never closed ends its log as the script ended: "error"
+        after an uncaught exception, "stopped" after Ctrl-C, else "done"."""
+        died = getattr(sys, "last_type", None)
+        reason = "done" if died is None else "stopped" if died is KeyboardInterrupt else "error"
+        with contextlib.suppress(Exception):
+            self.close(reason)
 
     def __enter__(self) -> Watcher:
         return self
@@ -463,6 +486,7 @@ def watch(
     bins: int = 40,
     optimizer: torch.optim.Optimizer | None = None,
     preact: bool = False,
+    overwrite: bool = False,
 ) -> Watcher:
     """Watch ``model`` in your own training loop; see the module docstring for what is read where.
 
@@ -471,9 +495,11 @@ def watch(
     snapshots a second) or a fixed number of steps. ``layers``: names or glob patterns of the
     modules to watch (default: every module that owns trainable parameters). ``optimizer``: also
     report its learning rate and each parameter's update-to-weight ratio. ``preact``: also
-    summarise the input of each folded activation.
+    summarise the input of each folded activation. ``overwrite``: replace an earlier run's log at
+    ``log``, instead of writing beside it (``exp.2.jsonl``, said in a `UserWarning`). A watcher
+    never closed is closed when the interpreter exits.
     """
-    return Watcher(model, log, every, layers, bins, optimizer, preact)
+    return Watcher(model, log, every, layers, bins, optimizer, preact, overwrite)
 
 
 __all__ = ["Watcher", "select", "unwrap", "watch"]

@@ -24,11 +24,11 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from vgtui.engine.config import RunConfig
 from vgtui.engine.errors import describe
+from vgtui.engine.logtarget import moved_note, numbered_log_path, open_run_log
 from vgtui.engine.pacing import AUTO_HZ
 from vgtui.engine.records import End, Event, Record, Snapshot
 from vgtui.engine.runlog import RunLogWriter
@@ -43,27 +43,27 @@ class Connection(Protocol):
     def poll(self, timeout: float | None = 0.0) -> bool: ...
 
 
-def numbered_log_path(base: str, run: int) -> Path:
-    """The first run logs to ``base``; restart N to ``stem.N.suffix`` beside it."""
-    path = Path(base)
-    return path if run == 1 else path.with_name(f"{path.stem}.{run}{path.suffix or '.jsonl'}")
-
-
 class Server:
     """State of the serve loop: the current trainer, whether paused, pending records."""
 
     def __init__(
-        self, conn: Connection, log_path: str | None, flush_hz: float, snapshot_hz: float = AUTO_HZ
+        self,
+        conn: Connection,
+        log_path: str | None,
+        flush_hz: float,
+        snapshot_hz: float = AUTO_HZ,
+        overwrite: bool = False,
     ) -> None:
         self.conn = conn
         self.snapshot_hz = snapshot_hz
         self.log_path = log_path
+        self.overwrite = overwrite
+        self.next_log = 1  # the number of the next run's log (`numbered_log_path`)
         self.flush_every = 1.0 / flush_hz
         self.trainer: Trainer | None = None
         self.writer: RunLogWriter | None = None
         self.paused = False
         self.running = True
-        self.runs = 0
         self.pending: list[Record] = []
         self.last_flush = 0.0
         self.last_progress = 0.0
@@ -85,7 +85,6 @@ class Server:
 
     def start(self, config: RunConfig) -> None:
         self.close_run("stopped")
-        self.runs += 1
         from vgtui.engine.data import load_dataset
         from vgtui.engine.trainer import Trainer
 
@@ -99,7 +98,12 @@ class Server:
             )
             self.trainer = Trainer(config, data, snapshot_hz=self.snapshot_hz)
             if self.log_path:
-                self.writer = RunLogWriter(numbered_log_path(self.log_path, self.runs))
+                self.writer, number = open_run_log(self.log_path, self.overwrite, self.next_log)
+                if number != self.next_log:  # an earlier run's log was in the way: say where
+                    wanted = numbered_log_path(self.log_path, self.next_log)
+                    note = moved_note(wanted, self.writer.path, "--overwrite")
+                    self.conn.send([Event(0, "notice", note)])
+                self.next_log = number + 1
         except Exception as err:  # a bad dataset, device or log path: report, keep serving
             self.trainer = None
             self.emit([Event(0, "error", describe(err))], urgent=True)
@@ -243,6 +247,7 @@ def serve(
     flush_hz: float = 30.0,
     own_process: bool = False,
     snapshot_hz: float = AUTO_HZ,
+    overwrite: bool = False,
 ) -> None:
     """Train ``config`` and answer commands until told to stop or the other end goes away.
 
@@ -253,7 +258,7 @@ def serve(
         import torch
 
         torch.set_num_threads(max(1, min(torch.get_num_threads(), (os.cpu_count() or 2) - 1)))
-    server = Server(conn, log_path, flush_hz, snapshot_hz)
+    server = Server(conn, log_path, flush_hz, snapshot_hz, overwrite)
     if own_process:
         server.output = capture_output()
     reason = "stopped"

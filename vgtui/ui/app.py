@@ -209,11 +209,12 @@ class _AppShell(ViewsMixin, EndsWithItsTerminal):
         fps: float | None = None,
         log_path: str | None = None,
         lesson: LessonDriver | None = None,
+        overwrite: bool = False,
     ) -> None:
         super().__init__()
         self.lesson = lesson
         self.log_path = log_path
-        self.init_run(config, source_factory, fps, log_path)
+        self.init_run(config, source_factory, fps, log_path, overwrite)
         self.init_views()
 
     # ---- layout -------------------------------------------------------------------------------
@@ -306,13 +307,14 @@ class RunHost:
         source_factory: SourceFactory | None,
         fps: float | None,
         log_path: str | None = None,
+        overwrite: bool = False,
     ) -> None:
         self.config = config
         self.described: list[str] | None = None  # a run that is not ours, in words
         self.fps = frame_rate(fps)
         self.fps_note = frame_rate_note(self.fps, fps)  # said in the status line
         self.source_factory = source_factory or (
-            lambda c: TrainerSource(c, log_path=log_path, snapshot_hz=self.fps)
+            lambda c: TrainerSource(c, log_path=log_path, snapshot_hz=self.fps, overwrite=overwrite)
         )
         self.source: Source | None = None
         self.book = RunBook()
@@ -442,6 +444,8 @@ class RunHost:
             self.state = event.message
         elif event.kind == "output":  # what the trainer's libraries printed
             self.notify(event.message, title="trainer output", timeout=6, markup=False)
+        elif event.kind == "notice":  # said once: where the run log went instead
+            self.notify(event.message, title="run log", timeout=10, markup=False)
         self.dirty = True
 
     def on_run_ended(self, message: RunEnded) -> None:
@@ -713,6 +717,7 @@ def run_app(
     fps: float | None = None,
     log_path: str | None = None,
     lesson: LessonDriver | None = None,
+    overwrite: bool = False,
 ) -> int:
     """Open the dashboard; the trainer process is stopped whatever way the app ends."""
     way_out = (
@@ -722,7 +727,7 @@ def run_app(
     )
     if (refused := refuse_without_terminal(way_out)) is not None:
         return refused
-    app = VgtuiApp(config, fps=fps, log_path=log_path, lesson=lesson)
+    app = VgtuiApp(config, fps=fps, log_path=log_path, lesson=lesson, overwrite=overwrite)
     try:
         app.run()
     finally:

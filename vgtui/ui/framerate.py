@@ -8,6 +8,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from vgtui.engine.ranges import Range
+
+FPS = Range(0.5, 60)  # what --fps accepts, in every command that draws the dashboard
 LOCAL_FPS = 12.0  # frames a second on this machine's own terminal
 REMOTE_FPS = 4.0  # ... and in an SSH session, where every frame's bytes cross the network
 REMOTE_ENV = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")

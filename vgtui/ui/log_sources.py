@@ -24,13 +24,15 @@ from pathlib import Path
 
 from vgtui.engine.follow import FollowedRun, Follower
 from vgtui.engine.logfile import LogFileError, check_log
+from vgtui.engine.ranges import Range
 from vgtui.engine.records import End, Record, Snapshot
 from vgtui.ui.source import SourceClosed
 
 POLL_S = 0.05  # how often a followed file is looked at while nothing is new
 HISTORY = 160  # snapshots sent in full, evenly spread, when a log is opened with a long past
 REPLAY_S = 30.0  # the default replay speed plays a whole run in about this long
-SPEEDS = (1 / 64, 4096)  # the slowest and fastest replay, times training time
+# The slowest and fastest replay, times training time (--speed, and the [ ] keys' limits).
+SPEED = Range(1 / 64, 4096, words="a number from 1/64 to 4096")
 
 
 def light(run: FollowedRun, index: int) -> Snapshot:
@@ -242,7 +244,7 @@ class LogReplaySource:
                 self.paused = not self.paused
                 self._restart_clock()
             elif name == "speed":
-                self.speed = max(SPEEDS[0], min(SPEEDS[-1], self.speed * args[0]))
+                self.speed = max(SPEED.lo, min(SPEED.hi, self.speed * args[0]))
                 self._restart_clock()
             else:
                 self._commands.put(command)

@@ -44,10 +44,12 @@ class TrainerSource:
         in_thread: bool = False,
         flush_hz: float = 30.0,
         snapshot_hz: float = AUTO_HZ,
+        overwrite: bool = False,
     ) -> None:
         self.config = config
         self.snapshot_hz = snapshot_hz
         self.log_path = log_path
+        self.overwrite = overwrite  # replace an earlier run's log at log_path (else: numbered)
         self.in_thread = in_thread
         self.flush_hz = flush_hz
         self.process: mp.process.BaseProcess | None = None
@@ -64,13 +66,13 @@ class TrainerSource:
         args = (child, self.config.to_dict(), self.log_path, self.flush_hz)
         if self.in_thread:
             self.thread = threading.Thread(
-                target=serve, args=(*args, False, self.snapshot_hz), daemon=True
+                target=serve, args=(*args, False, self.snapshot_hz, self.overwrite), daemon=True
             )
             self.thread.start()
         else:
             process = ctx.Process(
                 target=serve,
-                args=(*args, True, self.snapshot_hz),
+                args=(*args, True, self.snapshot_hz, self.overwrite),
                 daemon=True,
                 name="vgtui-trainer",
             )
