@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from vgtui.engine.records import Record
-from vgtui.engine.runlog import LogReader
+from vgtui.core.records import Record
+from vgtui.runlog.codec import LogReader
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

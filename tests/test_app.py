@@ -1,7 +1,7 @@
 """The dashboard driven by Textual's pilot: every key, the command palette, and the real trainer.
 
 Most tests feed the app from `EngineSource`: a live source that answers the app's commands with the
-real worker (`vgtui.engine.worker.Server`, the same code the trainer process runs) in this process,
+real worker (`vgtui.trainer.worker.Server`, the same code the trainer process runs) in this process,
 and that trains one step per run start (and per ``step`` command) instead of training freely. Every
 record is the engine's own and nothing moves unless a key asks for it, so each test can wait for
 exactly the effect of one key. The last tests run the real trainer process.
@@ -25,14 +25,14 @@ from rich.text import Text
 from textual.command import CommandPalette
 from textual.widgets import Static
 
-from vgtui.engine import activations, initializers
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import Event, Record, RunHeader, Snapshot
-from vgtui.engine.worker import Server
-from vgtui.format import fmt_num
+from vgtui.core import activations, initializers
+from vgtui.core.config import RunConfig
+from vgtui.core.records import Event, Record, RunHeader, Snapshot
+from vgtui.core.text import fmt_num
+from vgtui.trainer.worker import Server
 from vgtui.ui.app import VgtuiApp, error_lines
 from vgtui.ui.help import HelpScreen
-from vgtui.ui.source import ReplaySource, TrainerSource
+from vgtui.ui.sources.trainer import ReplaySource, TrainerSource
 from vgtui.ui.views import REPLAY_BINDINGS
 from vgtui.ui.widgets.curves import Curves
 from vgtui.ui.widgets.gradients import GradientBars
@@ -691,7 +691,7 @@ def test_error_lines_keep_the_last_line_and_say_the_way_out():
     assert error_lines(traceback, CONFIG) == (
         "ZeroDivisionError: division by zero\npress r to restart"
     )
-    data = "vgtui.engine.errors.DataError: MNIST needs x in /d: missing x (offline)"
+    data = "vgtui.core.errors.DataError: MNIST needs x in /d: missing x (offline)"
     assert error_lines(data, CONFIG.replace(dataset="mnist")) == (
         "MNIST needs x in /d: missing x (offline)\n"
         "press d for the next dataset, or put the files there and press r"

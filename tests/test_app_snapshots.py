@@ -14,11 +14,11 @@ from __future__ import annotations
 import pytest
 from conftest import draw_exactly
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import End, Event, Record, Snapshot
+from vgtui.core.config import RunConfig
+from vgtui.core.records import End, Event, Record, Snapshot
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.help import HelpScreen
-from vgtui.ui.source import ReplaySource
+from vgtui.ui.sources.trainer import ReplaySource
 
 SIGMOID = "sigmoid_xavier_spiral.jsonl"
 RELU = "relu_he_spiral.jsonl"

@@ -10,13 +10,13 @@ import tracemalloc
 
 import pytest
 
-from vgtui.engine import follow
-from vgtui.engine.bounded_lines import LineSplitter, bounded_lines
-from vgtui.engine.follow import Follower
-from vgtui.engine.log_tail import read_tail
-from vgtui.engine.logfile import LogFileError, check_log
-from vgtui.engine.records import Snapshot
-from vgtui.engine.runlog import INT64_MAX, LogReader, decode, encode, read_log
+from vgtui.core.records import Snapshot
+from vgtui.runlog import follow
+from vgtui.runlog.codec import INT64_MAX, LogReader, decode, encode, read_log
+from vgtui.runlog.files import LogFileError, check_log
+from vgtui.runlog.follow import Follower
+from vgtui.runlog.lines import LineSplitter, bounded_lines
+from vgtui.runlog.tail import read_tail
 
 BOUND = 20_000  # bytes: a test's bound on a line, far below MAX_LINE (a snapshot line: ~8 KB)
 

@@ -10,12 +10,12 @@ import time
 import pytest
 
 from vgtui.cli import SUBCOMMANDS, build_parser, config_from_args, main
-from vgtui.engine.activations import NAMES as ACTIVATIONS
-from vgtui.engine.config import DATASETS, OPTIMIZERS, RunConfig
-from vgtui.engine.diagnosis import diagnose
-from vgtui.engine.initializers import NAMES as INITS
-from vgtui.engine.runlog import read_log
-from vgtui.headless import run_headless
+from vgtui.commands.headless import run_headless
+from vgtui.core.activations import NAMES as ACTIVATIONS
+from vgtui.core.config import DATASETS, OPTIMIZERS, RunConfig
+from vgtui.core.diagnosis import diagnose
+from vgtui.core.initializers import NAMES as INITS
+from vgtui.runlog.codec import read_log
 
 SMALL = ["--depth", "3", "--width", "8", "--device", "cpu"]
 
@@ -62,9 +62,9 @@ def test_help_names_every_command_and_each_default_once(capsys):
 
 
 def test_list_names_every_choice_on_its_own_row_with_its_description(capsys):
-    from vgtui.engine import activations, initializers
-    from vgtui.engine.data import DESCRIPTIONS
-    from vgtui.engine.trainer import OPTIMIZER_DESCRIPTIONS
+    from vgtui.core import activations, initializers
+    from vgtui.trainer.data import DESCRIPTIONS
+    from vgtui.trainer.trainer import OPTIMIZER_DESCRIPTIONS
 
     assert main(["--list"]) == 0
     rows = capsys.readouterr().out.splitlines()
@@ -212,7 +212,7 @@ def test_log_in_a_new_directory_is_created(tmp_path):
 def test_an_unexpected_headless_error_is_one_line_and_the_log_still_ends(
     tmp_path, monkeypatch, capsys
 ):
-    from vgtui.engine import trainer as trainer_module
+    from vgtui.trainer import trainer as trainer_module
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     real_step = trainer_module.Trainer.step

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from vgtui.cli import main
-from vgtui.compare import parse_changes, sides
-from vgtui.engine.config import RunConfig
-from vgtui.engine.errors import ConfigError
-from vgtui.lesson import LessonPlayer, parse_lesson
+from vgtui.commands.compare import parse_changes, sides
+from vgtui.core.config import RunConfig
+from vgtui.core.errors import ConfigError
+from vgtui.lessons.lesson import LessonPlayer, parse_lesson
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.compare_screen import CompareApp, CompareScreen
 from vgtui.ui.lesson_driver import LessonDriver

@@ -1,7 +1,7 @@
 import pytest
 
-from vgtui.engine.config import DATASETS, OPTIMIZERS, RunConfig
-from vgtui.engine.errors import ConfigError
+from vgtui.core.config import DATASETS, OPTIMIZERS, RunConfig
+from vgtui.core.errors import ConfigError
 
 
 def test_defaults_are_valid_and_round_trip():

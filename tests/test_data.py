@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from vgtui.engine import data
-from vgtui.engine.config import DATASETS
-from vgtui.engine.data import DESCRIPTIONS, Dataset, default_data_dir, load_dataset
-from vgtui.engine.errors import ConfigError, DataError
+from vgtui.core.config import DATASETS
+from vgtui.core.errors import ConfigError, DataError
+from vgtui.trainer import data
+from vgtui.trainer.data import DESCRIPTIONS, Dataset, default_data_dir, load_dataset
 
 TOYS = ["circle", "quadrants", "gaussian", "spiral"]
 MNIST_STEMS = list(data.MNIST_FILES)

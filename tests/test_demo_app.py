@@ -10,7 +10,7 @@ import sys
 
 import pyte
 
-from vgtui.lesson import LessonPlayer, load_lesson
+from vgtui.lessons.lesson import LessonPlayer, load_lesson
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.lesson_driver import LessonDriver
 
@@ -58,8 +58,8 @@ async def test_a_lesson_plays_its_steps_and_the_keys_move_through_them(wait_unti
 
 
 async def test_the_lesson_keys_do_nothing_without_a_lesson(wait_until):
-    from vgtui.engine.config import RunConfig
-    from vgtui.ui.source import ReplaySource
+    from vgtui.core.config import RunConfig
+    from vgtui.ui.sources.trainer import ReplaySource
 
     app = VgtuiApp(RunConfig(), source_factory=lambda c: ReplaySource([]), fps=30.0)
     async with app.run_test(size=(100, 30)) as pilot:

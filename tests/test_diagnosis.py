@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.diagnosis import (
+from vgtui.core.config import RunConfig
+from vgtui.core.diagnosis import (
     DASHBOARD_KEYS,
     WINDOW,
     Finding,
@@ -21,8 +21,8 @@ from vgtui.engine.diagnosis import (
     layer_ranges,
     render,
 )
-from vgtui.engine.records import End, RunHeader, Snapshot
-from vgtui.engine.trainer import run
+from vgtui.core.records import End, RunHeader, Snapshot
+from vgtui.trainer.trainer import run
 
 
 @pytest.fixture(autouse=True, scope="module")

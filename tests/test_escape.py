@@ -16,11 +16,11 @@ import plotext
 import pytest
 from rich.console import Console
 
-from vgtui import headless
 from vgtui.cli import main as cli_main
-from vgtui.demo import main as demo_main
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import (
+from vgtui.commands import headless
+from vgtui.commands.demo import main as demo_main
+from vgtui.core.config import RunConfig
+from vgtui.core.records import (
     End,
     Event,
     Hist,
@@ -35,13 +35,13 @@ from vgtui.engine.records import (
     from_dict,
     to_dict,
 )
-from vgtui.engine.runlog import RunLog, encode
-from vgtui.engine.safe_records import safe_record
-from vgtui.engine.text import safe_text
-from vgtui.lesson import parse_lesson
+from vgtui.core.safe_records import safe_record
+from vgtui.core.text import safe_text
+from vgtui.lessons.lesson import parse_lesson
 from vgtui.report import Page, Run, render
 from vgtui.report import main as report_main
 from vgtui.report.sections import hist_bars, section_events, section_histograms
+from vgtui.runlog.codec import RunLog, encode
 from vgtui.ui.log_app import log_app
 
 EVIL = "\u001b]0;pwned\u0007\u001b[2J"  # sets the terminal's title, then clears the screen

@@ -12,12 +12,12 @@ import os
 
 import pytest
 
-from vgtui.engine import follow
-from vgtui.engine.follow import Follower
-from vgtui.engine.log_tail import read_tail
-from vgtui.engine.logfile import LogFileError
-from vgtui.engine.records import End, Event, RunHeader, Snapshot, to_dict
-from vgtui.engine.runlog import encode, json_safe, read_log
+from vgtui.core.records import End, Event, RunHeader, Snapshot, to_dict
+from vgtui.runlog import follow
+from vgtui.runlog.codec import encode, json_safe, read_log
+from vgtui.runlog.files import LogFileError
+from vgtui.runlog.follow import Follower
+from vgtui.runlog.tail import read_tail
 
 
 @pytest.fixture

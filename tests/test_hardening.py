@@ -1,6 +1,6 @@
 """Every failure reaches the user as one clear line; nothing is swallowed; nothing blocks the UI.
 
-The trainer's serve loop (`vgtui.engine.worker.Server`) is driven here in-process through a fake
+The trainer's serve loop (`vgtui.trainer.worker.Server`) is driven here in-process through a fake
 connection, exactly as the trainer process drives it; the process-level behaviours (output
 capture, orphaned children, closing without blocking) use real processes.
 """
@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from conftest import pid_exists
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import End, Event, RunHeader, Snapshot
-from vgtui.engine.runlog import read_log
-from vgtui.engine.worker import Server, numbered_log_path, serve, slim
-from vgtui.ui.source import TrainerSource, reap_all
+from vgtui.core.config import RunConfig
+from vgtui.core.records import End, Event, RunHeader, Snapshot
+from vgtui.runlog.codec import read_log
+from vgtui.trainer.worker import Server, numbered_log_path, serve, slim
+from vgtui.ui.sources.trainer import TrainerSource, reap_all
 
 SMALL = RunConfig(depth=2, width=4, dataset="xor", device="cpu", every=1)
 
@@ -84,7 +84,7 @@ def test_a_device_the_machine_lacks_is_one_line_naming_the_devices():
 
 
 def test_an_unexpected_error_is_its_summary_and_the_traceback_file(tmp_path, monkeypatch):
-    from vgtui.engine import trainer as trainer_module
+    from vgtui.trainer import trainer as trainer_module
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
 
@@ -167,7 +167,7 @@ def test_the_trainer_process_output_becomes_lines_not_terminal_noise(tmp_path):
     code = textwrap.dedent(
         f"""
         import os, sys, time
-        from vgtui.engine.worker import capture_output
+        from vgtui.trainer.worker import capture_output
         lines = capture_output()
         print("a python print")
         sys.stderr.write("a warning\\n"); sys.stderr.flush()
@@ -242,8 +242,8 @@ def test_closing_a_source_returns_at_once_and_the_process_still_goes():
 
 ORPHAN_PARENT = """
 import sys, time
-from vgtui.engine.config import RunConfig
-from vgtui.ui.source import TrainerSource
+from vgtui.core.config import RunConfig
+from vgtui.ui.sources.trainer import TrainerSource
 source = TrainerSource(RunConfig(depth=2, width=4, dataset="xor", device="cpu"))
 source.start()
 source.send(("pause",))

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from vgtui.engine.factories import INIT_FILLS, initialize
-from vgtui.engine.initializers import KINDS, NAMES, parse_initializer
+from vgtui.core.initializers import KINDS, NAMES, parse_initializer
+from vgtui.trainer.factories import INIT_FILLS, initialize
 
 FAN = 512
 FORMULAS = {  # written out independently of the implementation

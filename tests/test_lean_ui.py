@@ -8,10 +8,10 @@ FIXTURE = Path(__file__).parent / "fixtures" / "sigmoid_xavier_spiral.jsonl"
 
 OPEN_APP = f"""
 import asyncio, sys
-from vgtui.engine.config import RunConfig
-from vgtui.engine.runlog import LogReader
+from vgtui.core.config import RunConfig
+from vgtui.runlog.codec import LogReader
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.source import ReplaySource
+from vgtui.ui.sources.trainer import ReplaySource
 
 records = list(LogReader().records(open({str(FIXTURE)!r}, "rb")))
 
@@ -41,11 +41,11 @@ def run_python(code: str) -> str:
 
 DIAGNOSE_AND_FOLLOW = f"""
 import sys
-from vgtui.engine.diagnosis import diagnose, render
-from vgtui.engine.follow import Follower
-from vgtui.engine.log_tail import read_tail
-from vgtui.engine.records import Snapshot
-from vgtui.engine.runlog import LogReader
+from vgtui.core.diagnosis import diagnose, render
+from vgtui.runlog.follow import Follower
+from vgtui.runlog.tail import read_tail
+from vgtui.core.records import Snapshot
+from vgtui.runlog.codec import LogReader
 
 records = list(LogReader().records(open({str(FIXTURE)!r}, "rb")))
 snapshots = [r for r in records if isinstance(r, Snapshot)]
@@ -62,8 +62,9 @@ def test_the_diagnosis_and_the_follower_run_without_importing_torch():
 
 def test_config_data_imports_without_torch():
     code = (
-        "import sys; from vgtui.engine.config import RunConfig; "
-        "from vgtui.engine import activations, initializers, records, runlog, pacing, worker; "
+        "import sys; from vgtui.core.config import RunConfig; "
+        "from vgtui.core import activations, initializers, records, pacing; "
+        "from vgtui.runlog import codec; from vgtui.trainer import worker; "
         "RunConfig(activation='leaky_relu:0.2', init='normal:0.01', every='auto'); "
         "print('torch' in sys.modules)"
     )

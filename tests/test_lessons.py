@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from vgtui.cli import main
-from vgtui.demo import play_headless
-from vgtui.engine.records import Snapshot
-from vgtui.lesson import (
+from vgtui.commands.demo import play_headless
+from vgtui.core.records import Snapshot
+from vgtui.lessons.lesson import (
     Condition,
     LessonError,
     LessonPlayer,
@@ -185,7 +185,7 @@ def test_a_bad_lesson_is_one_line_and_exit_code_2(tmp_path, capsys, text, needle
 
 
 def test_the_data_directory_and_device_are_the_users_flags_in_every_run(capsys, monkeypatch):
-    from vgtui import demo
+    from vgtui.commands import demo
 
     played = []
     monkeypatch.setattr(demo, "play_headless", lambda lesson, cap: played.append(lesson))
@@ -232,7 +232,7 @@ def test_svg_onto_a_file_is_one_line_in_every_mode(tmp_path, capsys, monkeypatch
         pytest.fail("the lesson was played")
 
     monkeypatch.setattr("vgtui.ui.app.run_lesson_app", run)
-    monkeypatch.setattr("vgtui.demo.play_headless", run)
+    monkeypatch.setattr("vgtui.commands.demo.play_headless", run)
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
     mode = ["--headless"] if headless else []

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import End, Snapshot
-from vgtui.engine.runlog import encode
+from vgtui.core.config import RunConfig
+from vgtui.core.records import End, Snapshot
+from vgtui.runlog.codec import encode
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.log_app import log_app
-from vgtui.ui.source import ReplaySource
+from vgtui.ui.sources.trainer import ReplaySource
 from vgtui.ui.views import default_view
 from vgtui.ui.widgets.diagnosis_panel import DiagnosisPanel
 from vgtui.ui.widgets.distributions import Distributions
@@ -91,7 +91,7 @@ async def test_keys_that_change_the_run_say_why_they_cannot(tmp_path, wait_until
 
 def _deep_records(tmp_path) -> list:
     """One more snapshot for the 4-snapshot deep log: the fifth of a longer one."""
-    from vgtui.engine.runlog import read_log
+    from vgtui.runlog.codec import read_log
 
     longer = read_log(write_deep_log(tmp_path / "longer.jsonl", snapshots=5, end=None))
     return longer.snapshots

@@ -4,9 +4,9 @@ swallowed; attach to a log not written yet shows only what is known."""
 
 from __future__ import annotations
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import Record, Snapshot
-from vgtui.engine.runlog import encode
+from vgtui.core.config import RunConfig
+from vgtui.core.records import Record, Snapshot
+from vgtui.runlog.codec import encode
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.log_app import log_app
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from vgtui.engine.records import End, Event, RunHeader, Snapshot
-from vgtui.engine.runlog import encode
-from vgtui.ui.log_sources import FollowSource, LogReplaySource, light, spread
-from vgtui.ui.source import SourceClosed
+from vgtui.core.records import End, Event, RunHeader, Snapshot
+from vgtui.runlog.codec import encode
+from vgtui.ui.sources.logs import FollowSource, LogReplaySource, light, spread
+from vgtui.ui.sources.trainer import SourceClosed
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from deep_logs import write_deep_log

@@ -14,14 +14,14 @@ import torch
 from conftest import FIXTURES
 
 from vgtui import cli, watch
-from vgtui.engine.config import RunConfig
-from vgtui.engine.logtarget import LogLockedError, NotALogError, open_run_log
-from vgtui.engine.records import End, Event, RunHeader
-from vgtui.engine.runlog import RunLogWriter, read_log
-from vgtui.engine.worker import Server
+from vgtui.core.config import RunConfig
+from vgtui.core.records import End, Event, RunHeader
+from vgtui.runlog.codec import RunLogWriter, read_log
+from vgtui.runlog.target import LogLockedError, NotALogError, open_run_log
+from vgtui.trainer.worker import Server
 from vgtui.ui import app as app_module
 from vgtui.ui.app import VgtuiApp
-from vgtui.ui.source import ReplaySource
+from vgtui.ui.sources.trainer import ReplaySource
 
 SMALL = ["--depth", "2", "--width", "4", "--dataset", "xor", "--device", "cpu", "--every", "1"]
 EARLIER = FIXTURES / "relu_he_spiral.jsonl"  # an earlier run's log, to be kept byte for byte

@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from vgtui.engine.logfile import LogFileError, check_log, open_log
-from vgtui.engine.records import RunHeader
-from vgtui.engine.runlog import encode
+from vgtui.core.records import RunHeader
+from vgtui.runlog.codec import encode
+from vgtui.runlog.files import LogFileError, check_log, open_log
 
 HEADER = RunHeader(config={"activation": "relu"}, layers=[], started="2026-01-01T00:00:00+00:00")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from vgtui import cli
-from vgtui.engine import logfile
-from vgtui.logview import looks_like_log, mode_of
+from vgtui.commands.attach import looks_like_log, mode_of
+from vgtui.runlog import files as logfile
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from deep_logs import write_deep_log

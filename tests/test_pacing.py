@@ -2,7 +2,7 @@
 
 import itertools
 
-from vgtui.engine.pacing import Pacer
+from vgtui.core.pacing import Pacer
 
 
 def steps_due(pacer: Pacer, steps: int) -> list[int]:

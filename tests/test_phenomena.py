@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
-import vgtui.engine.trainer as trainer_module
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import End, Event, Hist, Snapshot
-from vgtui.engine.trainer import Trainer, loss_of, run
+import vgtui.trainer.trainer as trainer_module
+from vgtui.core.config import RunConfig
+from vgtui.core.records import End, Event, Hist, Snapshot
+from vgtui.trainer.trainer import Trainer, loss_of, run
 
 
 def first_snapshot(**kw) -> Snapshot:

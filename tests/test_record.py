@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from vgtui import record
 from vgtui.cli import main
-from vgtui.record import CastWriter, RecordError, parse_size, split_record_args
+from vgtui.commands import recording as record
+from vgtui.commands.recording import CastWriter, RecordError, parse_size, split_record_args
 
 
 def read_cast(path) -> tuple[dict, list]:

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from vgtui.cli import main as cli_main
-from vgtui.engine.runlog import read_log
-from vgtui.format import fmt_num
+from vgtui.core.text import fmt_num
 from vgtui.report import Page, Run, main, render, run_names, strip_ansi
 from vgtui.report.charts import decimate, nice_ticks
 from vgtui.report.runs import pick
@@ -26,6 +25,7 @@ from vgtui.report.sections import (
     section_last_table,
     section_training,
 )
+from vgtui.runlog.codec import read_log
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AB = [str(FIXTURES / "sigmoid_xavier_spiral.jsonl"), str(FIXTURES / "relu_he_spiral.jsonl")]

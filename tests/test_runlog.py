@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from vgtui.engine.records import (
+from vgtui.core.records import (
     End,
     Event,
     Hist,
@@ -18,7 +18,7 @@ from vgtui.engine.records import (
     Snapshot,
     Stats,
 )
-from vgtui.engine.runlog import (
+from vgtui.runlog.codec import (
     LogReader,
     RunLog,
     RunLogWriter,

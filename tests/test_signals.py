@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from vgtui.record import spawn_in_pty
+from vgtui.commands.recording import spawn_in_pty
 
 ARGS = ["--depth", "2", "--width", "4", "--dataset", "xor", "--device", "cpu"]
 

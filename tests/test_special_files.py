@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from vgtui.engine.records import Snapshot
-from vgtui.lesson import LessonError, load_lesson
+from vgtui.core.records import Snapshot
+from vgtui.lessons.lesson import LessonError, load_lesson
 
 FIXTURE = Path(__file__).parent / "fixtures" / "relu_he_spiral.jsonl"
 SAFETY_NET_S = 60  # a refusal takes about a second; a blocked command never ends

@@ -7,10 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from vgtui.engine.activations import parse_activation
-from vgtui.engine.factories import make_activation
-from vgtui.engine.probe import Probe, Watch, discover
-from vgtui.engine.stats import (
+from vgtui.core.activations import parse_activation
+from vgtui.probe.probe import Probe, Watch, discover
+from vgtui.probe.stats import (
     DEAD,
     SAT,
     Segment,
@@ -20,6 +19,7 @@ from vgtui.engine.stats import (
     summarize_many,
     unpack,
 )
+from vgtui.trainer.factories import make_activation
 
 
 def stats_of(x, lo, hi, bins):
@@ -237,8 +237,8 @@ def test_rules_ignore_non_finite_values():
 
 
 def test_every_activation_name_has_a_module_factory():
-    from vgtui.engine.activations import KINDS
-    from vgtui.engine.factories import ACTIVATION_MODULES
+    from vgtui.core.activations import KINDS
+    from vgtui.trainer.factories import ACTIVATION_MODULES
 
     assert sorted(ACTIVATION_MODULES) == sorted(KINDS)
 
@@ -345,7 +345,7 @@ def test_sync_free_slot_counts_equal_bincount():
 
 
 def test_summaries_are_the_same_with_the_sync_free_histogram(monkeypatch):
-    from vgtui.engine import stats
+    from vgtui.probe import stats
 
     gen = torch.Generator().manual_seed(6)
     tensors = [torch.sigmoid(3 * torch.randn(32, 8, generator=gen)) for _ in range(3)]

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from vgtui.engine.runlog import read_log
+from vgtui.runlog.codec import read_log
 
 SMALL = ["--depth", "2", "--width", "4", "--dataset", "xor", "--device", "cpu", "--every", "1"]
 ENV = {**os.environ, "VGTUI_OFFLINE": "1"}
@@ -58,8 +58,8 @@ sys.exit(main(sys.argv[1:]))
 @pytest.mark.parametrize(
     ("module", "cls", "logged"),
     [
-        ("vgtui.engine.runlog", "RunLogWriter", True),  # while the log is opening
-        ("vgtui.engine.trainer", "Trainer", False),  # before the trainer (and the log) exist
+        ("vgtui.runlog.codec", "RunLogWriter", True),  # while the log is opening
+        ("vgtui.trainer.trainer", "Trainer", False),  # before the trainer (and the log) exist
     ],
 )
 def test_sigterm_at_any_moment_of_a_headless_run_is_a_clean_stop(tmp_path, module, cls, logged):

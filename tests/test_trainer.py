@@ -7,12 +7,12 @@ import sys
 import pytest
 import torch
 
-import vgtui.engine.trainer as trainer_module
-from vgtui.engine.config import RunConfig
-from vgtui.engine.errors import ConfigError
-from vgtui.engine.model import build_model
-from vgtui.engine.records import End, Event, RunHeader, Snapshot
-from vgtui.engine.trainer import (
+import vgtui.trainer.trainer as trainer_module
+from vgtui.core.config import RunConfig
+from vgtui.core.errors import ConfigError
+from vgtui.core.records import End, Event, RunHeader, Snapshot
+from vgtui.trainer.model import build_model
+from vgtui.trainer.trainer import (
     MAX_PERIOD_S,
     STATS_SHARE,
     Trainer,
@@ -251,8 +251,8 @@ def test_auto_spaces_costly_snapshots_to_a_share_of_the_time():
 
 def test_engine_never_imports_the_ui_toolkit():
     code = (
-        "import sys, vgtui.engine.trainer, vgtui.engine.worker, vgtui.engine.runlog, "
-        "vgtui.engine.probe, vgtui.engine.data; "
+        "import sys, vgtui.trainer.trainer, vgtui.trainer.worker, vgtui.runlog.codec, "
+        "vgtui.probe.probe, vgtui.trainer.data; "
         "bad = [m for m in ('textual', 'rich', 'plotext') if m in sys.modules]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

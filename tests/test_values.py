@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 from conftest import FIXTURES
 
-from vgtui import cli, demo, headless
-from vgtui.engine.config import RANGES, RunConfig
-from vgtui.lesson import LessonError, load_lesson
+from vgtui import cli
+from vgtui.commands import demo, headless
+from vgtui.core.config import RANGES, RunConfig
+from vgtui.lessons.lesson import LessonError, load_lesson
 from vgtui.ui import app, compare_screen, log_app
 from vgtui.ui.framerate import FPS
-from vgtui.ui.log_sources import SPEED
+from vgtui.ui.sources.logs import SPEED
 
 HUGE = "9" * 30
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vgtui.engine.diagnosis import DASHBOARD_KEYS, Finding, Severity, diagnose, render
-from vgtui.engine.records import Hist, LayerStats, Snapshot, Stats
-from vgtui.engine.runlog import read_log
-from vgtui.format import BLOCKS, fmt_num
+from vgtui.core.diagnosis import DASHBOARD_KEYS, Finding, Severity, diagnose, render
+from vgtui.core.records import Hist, LayerStats, Snapshot, Stats
+from vgtui.core.text import BLOCKS, fmt_num
+from vgtui.runlog.codec import read_log
 from vgtui.ui.widgets.diagnosis_panel import STYLES, diagnosis_lines
 from vgtui.ui.widgets.distributions import distribution_lines, sparkline
 from vgtui.ui.widgets.layer_filter import LayerFilter, Row, prefix

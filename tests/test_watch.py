@@ -19,8 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import vgtui
-from vgtui.engine.records import LayerStats, Snapshot
-from vgtui.engine.runlog import read_log
+from vgtui.core.records import LayerStats, Snapshot
+from vgtui.runlog.codec import read_log
 
 REL = 1e-5
 
@@ -236,7 +236,7 @@ def test_lstm_reports_its_output_sequence_and_gate_slices(tmp_path):
 
 
 def test_gru_gates_are_r_z_n():
-    from vgtui.engine.probe import slices_of
+    from vgtui.probe.probe import slices_of
 
     gru = nn.GRU(2, 3)
     assert slices_of(gru, "weight_hh_l0") == ("r", "z", "n")
@@ -468,7 +468,7 @@ def test_a_diverging_loss_is_an_event(tmp_path):
 
 
 def test_a_failing_hook_is_logged_once_and_training_goes_on(tmp_path, monkeypatch):
-    import vgtui.engine.probe as probe_module
+    import vgtui.probe.probe as probe_module
 
     def broken(x):
         raise RuntimeError("boom")
@@ -491,7 +491,7 @@ def test_a_failing_hook_is_logged_once_and_training_goes_on(tmp_path, monkeypatc
 
 
 def test_a_failing_snapshot_is_logged_once_and_training_goes_on(tmp_path, monkeypatch):
-    import vgtui.engine.probe as probe_module
+    import vgtui.probe.probe as probe_module
 
     model = nn.Linear(3, 1)
     with vgtui.watch(model, log=tmp_path / "run.jsonl", every=1) as probe:

@@ -20,7 +20,7 @@ import torch.multiprocessing as mp
 from test_watch import assert_stats, by_name
 from torch import nn
 
-from vgtui.engine.runlog import read_log
+from vgtui.runlog.codec import read_log
 
 WORLD = 2
 STEPS = 2

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vgtui.engine.runlog import read_log
 from vgtui.examples import cnn, ddp, rnn, transformer
+from vgtui.runlog.codec import read_log
 
 
 def run(main, tmp_path, steps: int, *extra: str):

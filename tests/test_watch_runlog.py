@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import (
+from vgtui.core.config import RunConfig
+from vgtui.core.records import (
     End,
     Hist,
     LayerInfo,
@@ -20,8 +20,8 @@ from vgtui.engine.records import (
     Stats,
     uses_v2,
 )
-from vgtui.engine.runlog import RunLogWriter, decode, encode, read_log, summary
-from vgtui.engine.trainer import Trainer
+from vgtui.runlog.codec import RunLogWriter, decode, encode, read_log, summary
+from vgtui.trainer.trainer import Trainer
 
 STATS = Stats(0.1, 1.0, -2.0, 2.0, Hist(-2.0, 2.0, [1, 2], 0, 0, 0))
 

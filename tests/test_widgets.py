@@ -8,13 +8,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import Hist, Snapshot
-from vgtui.format import BLOCKS, fmt_num, fmt_steps, hbar
+from vgtui.core.config import RunConfig
+from vgtui.core.records import Hist, Snapshot
+from vgtui.core.text import BLOCKS, fmt_num, fmt_steps, hbar
 from vgtui.ui.app import VgtuiApp
 from vgtui.ui.framerate import LOCAL_FPS, REMOTE_FPS, frame_rate, frame_rate_note
-from vgtui.ui.history import RunHistory
-from vgtui.ui.source import ReplaySource
+from vgtui.ui.sources.trainer import ReplaySource
+from vgtui.ui.state import RunHistory
 from vgtui.ui.widgets.curves import Line, axis_range, chart, decimate, nice_ceil
 from vgtui.ui.widgets.gradients import GradientBars, grad_health, ratio_sentence
 from vgtui.ui.widgets.histograms import Histograms, bars, layer_label, rebin

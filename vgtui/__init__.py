@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.errors import ConfigError
+from vgtui.core.config import RunConfig
+from vgtui.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from vgtui.engine.watch import watch
+    from vgtui.probe.watch import watch
 
 __version__ = "0.1.0"
 __all__ = ["ConfigError", "RunConfig", "__version__", "watch"]
@@ -18,7 +18,7 @@ def __getattr__(name: str) -> Any:
     """``vgtui.watch`` imports torch on first use only: the dashboard imports this package and
     stays torch-free."""
     if name == "watch":
-        from vgtui.engine.watch import watch
+        from vgtui.probe.watch import watch
 
         return watch
     raise AttributeError(f"module 'vgtui' has no attribute {name!r}")

@@ -8,12 +8,12 @@ import importlib
 import sys
 from typing import NoReturn
 
-from vgtui.engine.config import RANGES, RunConfig
-from vgtui.engine.errors import ConfigError, DataError, describe
-from vgtui.engine.logfile import LogFileError, check_writable
-from vgtui.engine.logtarget import check_target
-from vgtui.engine.text import safe_text
-from vgtui.record import main_with_recording
+from vgtui.commands.recording import main_with_recording
+from vgtui.core.config import RANGES, RunConfig
+from vgtui.core.errors import ConfigError, DataError, describe
+from vgtui.core.text import safe_text
+from vgtui.runlog.files import LogFileError, check_writable
+from vgtui.runlog.target import check_target
 from vgtui.ui.framerate import FPS, LOCAL_FPS, REMOTE_FPS
 
 _HELP = {
@@ -44,11 +44,11 @@ _HELP = {
 # Subcommands: a word -> the module whose ``main(argv) -> int`` runs it (imported only when used).
 SUBCOMMANDS = {
     "bench": "vgtui.bench",
-    "demo": "vgtui.demo",
-    "compare": "vgtui.compare",
+    "demo": "vgtui.commands.demo",
+    "compare": "vgtui.commands.compare",
     "report": "vgtui.report",
-    "attach": "vgtui.attach",
-    "replay": "vgtui.replay",
+    "attach": "vgtui.commands.attach",
+    "replay": "vgtui.commands.attach",
 }
 
 
@@ -166,14 +166,17 @@ def main(argv: list[str] | None = None) -> int:
     if recorded is not None:
         return recorded
     if argv and argv[0] in SUBCOMMANDS:
-        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
-    from vgtui.logview import looks_like_log
+        command = importlib.import_module(SUBCOMMANDS[argv[0]])
+        if command.__name__ == "vgtui.commands.attach":  # attach and replay: one module
+            return command.main(argv[1:], argv[0])
+        return command.main(argv[1:])
+    from vgtui.commands.attach import looks_like_log
 
     if looks_like_log(argv):  # vgtui runs/exp1.jsonl: attach, or replay once it has ended
-        return importlib.import_module("vgtui.logview").main(argv)
+        return importlib.import_module("vgtui.commands.attach").main(argv)
     args = build_parser().parse_args(argv)
     if args.list:
-        from vgtui.listing import print_list
+        from vgtui.commands.listing import print_list
 
         print_list()
         return 0
@@ -191,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             return fail(f"--log: {err}")
     try:
         if args.headless:
-            from vgtui.headless import run_headless
+            from vgtui.commands.headless import run_headless
 
             return run_headless(
                 config,

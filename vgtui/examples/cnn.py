@@ -11,8 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import vgtui
-from vgtui.engine.data import load_dataset
 from vgtui.examples.common import Example, accuracy, parse_args
+from vgtui.trainer.data import load_dataset
 
 
 class DigitsCNN(nn.Module):

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, NoReturn
 
-from vgtui.engine.logfile import LogFileError
-from vgtui.engine.runlog import RunLog
-from vgtui.engine.text import safe_text
+from vgtui.core.text import safe_text
 from vgtui.report.page import Page, strip_ansi
 from vgtui.report.runs import Run, load_runs, run_names
 from vgtui.report.sections import SECTIONS, render
+from vgtui.runlog.codec import RunLog
+from vgtui.runlog.files import LogFileError
 
 MIN_WIDTH, MIN_HEIGHT = 40, 12
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from vgtui.engine.logfile import open_log
-from vgtui.engine.records import LayerStats
-from vgtui.engine.runlog import RunLog
-from vgtui.engine.safe_records import safe_record
-from vgtui.engine.text import safe_text
+from vgtui.core.records import LayerStats
+from vgtui.core.safe_records import safe_record
+from vgtui.core.text import safe_text
+from vgtui.runlog.codec import RunLog
+from vgtui.runlog.files import open_log
 
 
 @dataclass(frozen=True)

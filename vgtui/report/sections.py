@@ -15,9 +15,9 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from vgtui.engine.diagnosis import diagnose
-from vgtui.engine.records import Hist, LayerStats, Stats
-from vgtui.format import fmt_num
+from vgtui.core.diagnosis import diagnose
+from vgtui.core.records import Hist, LayerStats, Stats
+from vgtui.core.text import fmt_num
 from vgtui.report.charts import (
     Series,
     YAxis,

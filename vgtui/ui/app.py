@@ -1,6 +1,6 @@
 """The dashboard: renders what a source streams; keys change the run through commands.
 
-The trainer runs in a child process (see `vgtui.engine.worker`); a thread worker here only reads
+The trainer runs in a child process (see `vgtui.trainer.worker`); a thread worker here only reads
 its pipe and posts messages, and a timer repaints at most ``fps`` times a second.
 """
 
@@ -27,19 +27,19 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, get_current_worker
 
-from vgtui.engine import activations, initializers
-from vgtui.engine.config import DATASETS, DEPTHS, OPTIMIZERS, WIDTHS, RunConfig
-from vgtui.engine.errors import ConfigError, describe
-from vgtui.engine.records import End, Event, RunHeader, Snapshot
-from vgtui.engine.safe_records import SafeRecords
-from vgtui.engine.text import safe_text
-from vgtui.lesson import LessonPlayer
+from vgtui.core import activations, initializers
+from vgtui.core.config import DATASETS, DEPTHS, OPTIMIZERS, WIDTHS, RunConfig
+from vgtui.core.errors import ConfigError, describe
+from vgtui.core.records import End, Event, RunHeader, Snapshot
+from vgtui.core.safe_records import SafeRecords
+from vgtui.core.text import safe_text
+from vgtui.lessons.lesson import LessonPlayer
 from vgtui.ui.framerate import frame_rate, frame_rate_note
 from vgtui.ui.help import HelpScreen
-from vgtui.ui.history import RunBook
 from vgtui.ui.lesson_driver import LessonDriver
 from vgtui.ui.messages import EventArrived, RunEnded, RunStarted, SnapshotArrived, SourceFailed
-from vgtui.ui.source import Source, SourceClosed, TrainerSource, reap_all
+from vgtui.ui.sources.trainer import Source, SourceClosed, TrainerSource, reap_all
+from vgtui.ui.state import RunBook
 from vgtui.ui.terminal import EndsWithItsTerminal, refuse_without_terminal
 from vgtui.ui.views import REPLAY_BINDINGS, VIEW_BINDINGS, ViewsMixin
 from vgtui.ui.widgets.curves import Curves

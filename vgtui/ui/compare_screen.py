@@ -19,10 +19,10 @@ from textual.containers import Container, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from vgtui.engine.config import RunConfig
+from vgtui.core.config import RunConfig
 from vgtui.ui.app import RunHost, SourceFactory, VgtuiApp
-from vgtui.ui.history import RunBook
-from vgtui.ui.source import reap_all
+from vgtui.ui.sources.trainer import reap_all
+from vgtui.ui.state import RunBook
 from vgtui.ui.terminal import EndsWithItsTerminal, refuse_without_terminal
 from vgtui.ui.widgets.curves import Curves, Line
 from vgtui.ui.widgets.gradients import GradientBars

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from vgtui.engine.ranges import Range
+from vgtui.core.ranges import Range
 
 FPS = Range(0.5, 60)  # what --fps accepts, in every command that draws the dashboard
 LOCAL_FPS = 12.0  # frames a second on this machine's own terminal

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.records import Snapshot
-from vgtui.lesson import LessonPlayer
+from vgtui.core.config import RunConfig
+from vgtui.core.records import Snapshot
+from vgtui.lessons.lesson import LessonPlayer
 
 if TYPE_CHECKING:
     from vgtui.ui.app import VgtuiApp

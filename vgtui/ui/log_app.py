@@ -6,11 +6,11 @@ import contextlib
 import shlex
 from pathlib import Path
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.errors import ConfigError
-from vgtui.engine.logfile import LogFileError, check_log
-from vgtui.engine.records import RunHeader
-from vgtui.ui.log_sources import FollowSource, LogReplaySource
+from vgtui.core.config import RunConfig
+from vgtui.core.errors import ConfigError
+from vgtui.core.records import RunHeader
+from vgtui.runlog.files import LogFileError, check_log
+from vgtui.ui.sources.logs import FollowSource, LogReplaySource
 from vgtui.ui.terminal import refuse_without_terminal
 from vgtui.ui.widgets.status import describe_run
 

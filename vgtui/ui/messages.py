@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from vgtui.engine.records import End, Event, RunHeader, Snapshot
+from vgtui.core.records import End, Event, RunHeader, Snapshot
 
 
 class SnapshotArrived(Message, bubble=False):

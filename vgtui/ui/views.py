@@ -22,9 +22,9 @@ from collections import deque
 from textual.binding import Binding
 from textual.widgets import Input
 
-from vgtui.engine.diagnosis import DASHBOARD_KEYS, WINDOW, diagnose
-from vgtui.engine.records import Record, RunHeader, Snapshot
-from vgtui.ui.log_sources import FollowSource, LogReplaySource
+from vgtui.core.diagnosis import DASHBOARD_KEYS, WINDOW, diagnose
+from vgtui.core.records import Record, RunHeader, Snapshot
+from vgtui.ui.sources.logs import FollowSource, LogReplaySource
 from vgtui.ui.widgets.diagnosis_panel import DiagnosisPanel
 from vgtui.ui.widgets.distributions import Distributions
 from vgtui.ui.widgets.histograms import CELL_WIDTH, Histograms

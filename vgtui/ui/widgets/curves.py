@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vgtui.format import fmt_num, fmt_steps
-from vgtui.ui.history import RunBook
+from vgtui.core.text import fmt_num, fmt_steps
+from vgtui.ui.state import RunBook
 from vgtui.ui.widgets.lines import Line as Row
 from vgtui.ui.widgets.lines import LineView, Seg
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from vgtui.engine.diagnosis import Finding, Severity, render
+from vgtui.core.diagnosis import Finding, Severity, render
 from vgtui.ui.widgets.lines import Line, LineView
 
 STYLES = {

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vgtui.engine.records import LayerStats, Snapshot, Stats
-from vgtui.format import BLOCKS, fmt_num
+from vgtui.core.records import LayerStats, Snapshot, Stats
+from vgtui.core.text import BLOCKS, fmt_num
 from vgtui.ui.widgets.histograms import health, layer_label, rebin
 from vgtui.ui.widgets.layer_filter import LayerFilter, Row
 from vgtui.ui.widgets.lines import Line

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from vgtui.engine.records import LayerStats, Snapshot
-from vgtui.format import fmt_num, log10_or_none
+from vgtui.core.records import LayerStats, Snapshot
+from vgtui.core.text import fmt_num, log10_or_none
 from vgtui.ui.widgets.log_bars import LogBars
 
 EXPLODING = 1e3  # an absolute gradient norm this large is exploding whatever the ratio

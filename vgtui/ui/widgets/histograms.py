@@ -9,8 +9,8 @@ from functools import partial
 import numpy as np
 from textual.widget import Widget
 
-from vgtui.engine.records import Hist, LayerStats, Stats
-from vgtui.format import BLOCKS, fmt_num
+from vgtui.core.records import Hist, LayerStats, Stats
+from vgtui.core.text import BLOCKS, fmt_num
 from vgtui.ui.widgets.lines import Line, Seg, fit
 from vgtui.ui.widgets.snapshot_view import SnapshotView
 

@@ -11,8 +11,8 @@ import textwrap
 
 import numpy as np
 
-from vgtui.engine.records import LayerStats, Snapshot
-from vgtui.format import fmt_num, hbar, log10_or_none
+from vgtui.core.records import LayerStats, Snapshot
+from vgtui.core.text import fmt_num, hbar, log10_or_none
 from vgtui.ui.widgets.histograms import layer_label
 from vgtui.ui.widgets.lines import Line
 from vgtui.ui.widgets.snapshot_view import SnapshotView

@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import textwrap
 
-from vgtui.engine.records import LayerStats, Snapshot
-from vgtui.format import fmt_num, log10_or_none
+from vgtui.core.records import LayerStats, Snapshot
+from vgtui.core.text import fmt_num, log10_or_none
 from vgtui.ui.widgets.histograms import NO_ACTIVATION, layer_label
 from vgtui.ui.widgets.lines import Line
 from vgtui.ui.widgets.log_bars import LogBars

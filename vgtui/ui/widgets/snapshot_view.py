@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vgtui.engine.records import Snapshot
+from vgtui.core.records import Snapshot
 from vgtui.ui.widgets.lines import LineView, Steady
 
 

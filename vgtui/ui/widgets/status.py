@@ -7,9 +7,8 @@ from typing import Any
 
 from rich.cells import cell_len
 
-from vgtui.engine.config import RunConfig
-from vgtui.engine.text import safe_text
-from vgtui.format import fmt_steps
+from vgtui.core.config import RunConfig
+from vgtui.core.text import fmt_steps, safe_text
 from vgtui.ui.widgets.lines import Line, LineView, Seg, fit
 
 STATE_STYLES = {

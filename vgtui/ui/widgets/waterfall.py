@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from vgtui.engine.records import Snapshot
+from vgtui.core.records import Snapshot
 from vgtui.ui.widgets.layer_filter import LayerFilter, Row
 from vgtui.ui.widgets.lines import Line, LineView
 

@@ -1,0 +1,1 @@
+"""Lessons: loading and playing the TOML files beside this module."""
