@@ -31,7 +31,6 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from vgtui.core.text import safe_text
-from vgtui.runlog.files import LogFileError, check_writable
 
 MIN_SIZE = (80, 24)
 DEFAULT_SIZE = (100, 30)
@@ -72,6 +71,8 @@ def check_cast_path(path: str, overwrite: bool = False) -> None:
         raise RecordError(f"--record: {p} is not a regular file; give a file name")
     if p.exists() and not overwrite:
         raise RecordError(f"--record: {p} exists; add --overwrite to replace it")
+    from vgtui.runlog.files import LogFileError, check_writable
+
     try:
         check_writable(path)
     except LogFileError as err:
