@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from vgtui import bench
-from vgtui.bench import Figure, Plan, interleaved, main, peer_overhead
+from vgtui.bench import probe
+from vgtui.bench.harness import SECTIONS, Figure, Plan, main, section
+from vgtui.bench.probe import interleaved, peer_overhead
 
 
 def test_figure_checks_its_budget_both_ways():
@@ -17,7 +18,7 @@ def test_figure_checks_its_budget_both_ways():
     assert Figure.check("s", "ratio", 0.90, "x", ">= 0.95").met is False
 
 
-def fabricate(monkeypatch, ratio: float) -> None:
+def fabricated(ratio: float) -> dict:
     """One section with one budgeted figure (missed when ratio < 0.95) and one for context."""
 
     def section(plan: Plan) -> list[Figure]:
@@ -26,17 +27,33 @@ def fabricate(monkeypatch, ratio: float) -> None:
             Figure("probe", "bare loop", 500.0, "steps/s"),
         ]
 
-    monkeypatch.setattr(bench, "SECTIONS", {"probe": section})
+    return {"probe": section}
 
 
-def test_check_exits_1_on_a_missed_budget_and_0_when_all_are_met(tmp_path, monkeypatch):
+def test_check_exits_1_on_a_missed_budget_and_0_when_all_are_met(tmp_path):
     out = tmp_path / "bench.json"
-    fabricate(monkeypatch, 0.90)
-    assert main(["--check", "--out", str(out)]) == 1
+    assert main(["--check", "--out", str(out)], fabricated(0.90)) == 1
     assert [f["met"] for f in json.loads(out.read_text())["figures"]] == [False, None]
-    assert main(["--out", str(out)]) == 0  # without --check: a report, not a verdict
-    fabricate(monkeypatch, 0.96)
-    assert main(["--check", "--out", str(out)]) == 0
+    assert main(["--out", str(out)], fabricated(0.90)) == 0  # without --check: no verdict
+    assert main(["--check", "--out", str(out)], fabricated(0.96)) == 0
+
+
+def test_every_section_is_found_by_its_name():
+    for name in SECTIONS:
+        assert callable(section(name)), name
+
+
+def test_only_runs_the_sections_named(tmp_path):
+    ran = []
+
+    def measure(name: str):
+        return lambda plan: ran.append(name) or [Figure(name, "x", 1.0, "s")]
+
+    sections = {name: measure(name) for name in ("probe", "log", "views")}
+    out = tmp_path / "bench.json"
+    assert main(["--only", "views", "--only", "probe", "--out", str(out)], sections) == 0
+    assert ran == ["views", "probe"]
+    assert [f["section"] for f in json.loads(out.read_text())["figures"]] == ["views", "probe"]
 
 
 def test_interleaved_runs_every_runner_alike_each_round_starting_with_the_next():
@@ -50,7 +67,7 @@ def test_interleaved_runs_every_runner_alike_each_round_starting_with_the_next()
 
 
 def test_a_peer_that_is_not_installed_is_skipped_with_a_note(monkeypatch, capsys):
-    monkeypatch.setattr(bench, "_installed", lambda module: False)
+    monkeypatch.setattr(probe, "_installed", lambda module: False)
     assert peer_overhead(Plan.quick()) == []
     err = capsys.readouterr().err
     assert "tensorboard" in err and "wandb" in err and "not installed" in err

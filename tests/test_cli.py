@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from vgtui.cli import SUBCOMMANDS, build_parser, config_from_args, main
+from vgtui.cli import COMMANDS, build_parser, main
 from vgtui.commands.headless import run_headless
+from vgtui.commands.train import config_from_args
 from vgtui.core.activations import NAMES as ACTIVATIONS
 from vgtui.core.config import DATASETS, OPTIMIZERS, RunConfig
 from vgtui.core.diagnosis import diagnose
@@ -48,7 +49,7 @@ def test_help_names_every_command_and_each_default_once(capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     commands = out[out.index("commands") :]
-    for word in SUBCOMMANDS:
+    for word in COMMANDS:
         assert f"vgtui {word} " in commands, word
     assert "vgtui LOG.jsonl" in commands
     assert "(default: )" not in out
@@ -101,6 +102,10 @@ def test_list_names_every_choice_on_its_own_row_with_its_description(capsys):
         (["--log", "/etc/hostname/run.jsonl"], "--log: cannot write /etc/hostname/run.jsonl"),
         (["--headless", "--log", "/"], "--log: / is a directory"),
         (["--headless", "--every", "often"], "'often' is not an integer or auto"),
+        (["--depth", "3", "demo"], "vgtui: error: the command comes first: vgtui demo [OPTIONS]"),
+        (["demo", "xor", "--bogus"], "vgtui demo: error: unrecognized arguments: --bogus (see"),
+        (["bench", "--only", "nosuch"], "vgtui bench: error: argument --only: invalid choice"),
+        (["nosuch"], "vgtui: error: argument COMMAND: invalid choice: 'nosuch' (choose from"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(argv, needle, capsys):

@@ -18,7 +18,6 @@ from rich.console import Console
 
 from vgtui.cli import main as cli_main
 from vgtui.commands import headless
-from vgtui.commands.demo import main as demo_main
 from vgtui.core.config import RunConfig
 from vgtui.core.records import (
     End,
@@ -39,7 +38,6 @@ from vgtui.core.safe_records import safe_record
 from vgtui.core.text import safe_text
 from vgtui.lessons.lesson import parse_lesson
 from vgtui.report import Page, Run, render
-from vgtui.report import main as report_main
 from vgtui.report.sections import hist_bars, section_events, section_histograms
 from vgtui.runlog.codec import RunLog, encode
 from vgtui.ui.log_app import log_app
@@ -250,7 +248,7 @@ def test_the_report_shows_hostile_text_escaped_in_every_mode(
     out_file = tmp_path / "report.txt"
     if mode == "--out":
         argv.append(str(out_file))
-    assert report_main(argv) == 0
+    assert cli_main(["report", *argv]) == 0
     text = out_file.read_text(encoding="utf-8") if mode == "--out" else capsys.readouterr().out
     assert bool(SGR.search(text)) == (mode in ("--out", "FORCE_COLOR"))
     assert raw_controls(text) == []
@@ -264,7 +262,7 @@ def test_the_report_shows_hostile_text_escaped_in_every_mode(
 # -- headless, demo and error lines --------------------------------------------------------------
 
 
-def test_headless_prints_hostile_events_and_diagnosis_escaped(monkeypatch, capsys, recorded):
+def test_headless_prints_hostile_events_and_diagnosis_escaped(capsys, recorded):
     records = hostile(recorded("sigmoid_xavier_spiral.jsonl"))
 
     class Replayed:
@@ -280,8 +278,7 @@ def test_headless_prints_hostile_events_and_diagnosis_escaped(monkeypatch, capsy
         def stop(self, reason: str) -> End:
             raise AssertionError("the records end by themselves")
 
-    monkeypatch.setattr(headless, "Trainer", Replayed)
-    assert headless.run_headless(RunConfig()) == 0
+    assert headless.run_headless(RunConfig(), make_trainer=Replayed) == 0
     out = capsys.readouterr().out
     assert raw_controls(out) == []
     assert "diverged: [/x] loss became nan" + SHOWN in out  # the event line, markup as it is
@@ -302,7 +299,7 @@ steps = 2
 def test_a_hostile_lesson_is_shown_escaped_headless_and_in_the_dashboard(tmp_path, capsys):
     path = tmp_path / f"l{EVIL}.toml"
     path.write_text(LESSON, encoding="utf-8")
-    assert demo_main([str(path), "--headless"]) == 0
+    assert cli_main(["demo", str(path), "--headless"]) == 0
     out = capsys.readouterr().out
     assert raw_controls(out) == []
     assert f"l{SHOWN}: Title{SHOWN}" in out and f"Caption{SHOWN}" in out

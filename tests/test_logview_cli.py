@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from vgtui import cli
-from vgtui.commands.attach import looks_like_log, mode_of
+from vgtui.cli import looks_like_log
+from vgtui.commands.attach import mode_of
 from vgtui.runlog import files as logfile
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))

@@ -15,7 +15,7 @@ import pytest
 
 from vgtui.cli import main as cli_main
 from vgtui.core.text import fmt_num
-from vgtui.report import Page, Run, main, render, run_names, strip_ansi
+from vgtui.report import Page, Run, render, run_names, strip_ansi
 from vgtui.report.charts import decimate, nice_ticks
 from vgtui.report.runs import pick
 from vgtui.report.sections import (
@@ -70,6 +70,11 @@ def forward_only_log(tmp_path_factory) -> Path:
 
 def _run(path: Path | str, name: str = "run") -> Run:
     return Run(name, str(path), read_log(path))
+
+
+def main(argv: list[str]) -> int:
+    """``vgtui report ARGV``."""
+    return cli_main(["report", *argv])
 
 
 def _report(capsys, *argv: str) -> tuple[int, str, str]:

@@ -1,219 +1,167 @@
-"""Command line: flags -> RunConfig; picks the dashboard, a headless run, the list, or bench."""
+"""The command line: one root parser, a subparser per command, each command's module imported
+only when that command runs (or shows its help).
+
+``vgtui`` alone trains (`vgtui.commands.train`: the dashboard, ``--headless``, ``--list``);
+``vgtui COMMAND ...`` runs a command; ``vgtui PATH.jsonl`` attaches to a run log, or replays it
+once it has ended; ``--record FILE.cast`` anywhere records the rest of the command line.
+Every error is one line, ``PROG: error: ... (see PROG --help)``, and exit code 2.
+"""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import sys
-from typing import NoReturn
+from argparse import Namespace
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn, Protocol
 
-from vgtui.commands.recording import main_with_recording
-from vgtui.core.config import RANGES, RunConfig
-from vgtui.core.errors import ConfigError, DataError, describe
 from vgtui.core.text import safe_text
-from vgtui.runlog.files import LogFileError, check_writable
-from vgtui.runlog.target import check_target
-from vgtui.ui.framerate import FPS, LOCAL_FPS, REMOTE_FPS
 
-_HELP = {
-    "activation": "activation function, name[:param] (see --list)",
-    "init": "weight initializer, name[:param] (see --list)",
-    "depth": "hidden layers, 1..100",
-    "width": "units per hidden layer, 1..8192",
-    "dataset": "training data (see --list)",
-    "optimizer": "sgd, momentum, nesterov, adam, adamw, rmsprop or adagrad",
-    "lr": f"learning rate, {RANGES['lr']}",
-    "momentum": "momentum for the momentum and nesterov optimizers",
-    "batch_size": "samples per step",
-    "steps": "optimizer steps; 0 runs until stopped",
-    "seed": "random seed (initialisation, batches, dropout)",
-    "device": "auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps",
-    "norm": "normalisation in each hidden layer: none, batch or layer",
-    "residual": "residual connections around each hidden layer",
-    "dropout": "dropout probability after each activation, 0 <= p < 1",
-    "weight_decay": f"L2 weight decay, {RANGES['weight_decay']}",
-    "grad_clip": f"clip the global gradient norm to this, {RANGES['grad_clip']}",
-    "every": "steps between snapshots, or auto: paced by time (the dashboard's default)",
-    "bins": "histogram bins",
-    "preact": "also record pre-activation statistics",
-    "data_dir": "directory with the MNIST IDX files (default: the user cache)",
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: the module that defines its arguments and runs it, and its line in --help."""
+
+    module: str
+    usage: str
+    summary: str
+
+
+COMMANDS = {
+    "attach": Command(
+        "vgtui.commands.attach", "LOG", "follow a run log that another process is writing"
+    ),
+    "replay": Command(
+        "vgtui.commands.attach", "LOG", "play a finished run log (space, arrows, [ ], g G)"
+    ),
+    "demo": Command(
+        "vgtui.commands.demo",
+        "[NAME|FILE]",
+        "list the lessons, or play one (--record FILE.cast)",
+    ),
+    "compare": Command(
+        "vgtui.commands.compare", "--a K=V,...", "two configurations side by side (--b K=V,...)"
+    ),
+    "report": Command(
+        "vgtui.commands.report", "LOG [LOG ...]", "a run log as plots, for a terminal or a CI log"
+    ),
+    "bench": Command("vgtui.bench.harness", "", "the benchmarks (make bench)"),
 }
+LOG_ALONE = ("vgtui LOG.jsonl", "attach, or replay when the log has ended")
 
 
-# Subcommands: a word -> the module whose ``main(argv) -> int`` runs it (imported only when used).
-SUBCOMMANDS = {
-    "bench": "vgtui.bench",
-    "demo": "vgtui.commands.demo",
-    "compare": "vgtui.commands.compare",
-    "report": "vgtui.report",
-    "attach": "vgtui.commands.attach",
-    "replay": "vgtui.commands.attach",
-}
+class CommandModule(Protocol):
+    """What a command's module provides (`Command.module`)."""
+
+    def add_arguments(self, parser: argparse.ArgumentParser, command: str) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
 
 
-EPILOG = """\
-commands (each has its own --help):
-  vgtui attach LOG            follow a run log that another process is writing
-  vgtui replay LOG            play a finished run log (space, arrows, [ ], g G)
-  vgtui LOG.jsonl             attach, or replay when the log has ended
-  vgtui demo [NAME|FILE]      list the lessons, or play one (--record FILE.cast)
-  vgtui compare --a K=V,...   two configurations side by side (--b K=V,...)
-  vgtui report LOG [LOG ...]  a run log as plots, for a terminal or a CI log
-  vgtui bench                 the benchmarks (make bench)
-"""
-
-
-def _int_or_auto(text: str) -> int | str:
-    """``--every``: a whole number of steps, or ``auto``."""
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer or auto") from None
-
-
-# A config field's annotation -> the converter of its command-line text (others stay strings).
-FIELD_TYPES = {"int": int, "float": float, "int | str": _int_or_auto}
+def _epilog() -> str:
+    rows = [(f"vgtui {word} {c.usage}".rstrip(), c.summary) for word, c in COMMANDS.items()]
+    rows.insert(list(COMMANDS).index("replay") + 1, LOG_ALONE)
+    width = max(len(usage) for usage, _ in rows) + 2
+    lines = [f"  {usage:<{width}}{summary}" for usage, summary in rows]
+    return "commands (each has its own --help):\n" + "\n".join(lines) + "\n"
 
 
 class _Parser(argparse.ArgumentParser):
     """Errors are one line and exit 2, never a usage dump or a traceback."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"vgtui: error: {safe_text(message)} (see vgtui --help)\n")
+        self.exit(2, f"{self.prog}: error: {safe_text(message)} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
+class _CommandParser(_Parser):
+    """A command's parser: its arguments come from its module, imported when it first parses or
+    formats its help, so that a command never pays for another's imports."""
+
+    def __init__(self, *args, command: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.command = command
+        self.module: CommandModule | None = None
+
+    def load(self) -> CommandModule:
+        if self.module is None:
+            module: CommandModule = importlib.import_module(COMMANDS[self.command].module)
+            module.add_arguments(self, self.command)
+            self.module = module
+        return self.module
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self.load()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self.load()
+        return super().format_help()
+
+
+class _RootParser(_Parser):
+    """``vgtui``'s own parser; ``commands`` holds each command's subparser by its word."""
+
+    commands: dict[str, _CommandParser]
+
+
+def build_parser() -> _RootParser:
+    """The root parser: the training flags, and a subparser per command (arguments lazy)."""
+    from vgtui.commands import train
+
+    parser = _RootParser(
         prog="vgtui",
         description="Watch vanishing and exploding gradients live. With no options, opens the\n"
         "dashboard on a deep sigmoid network whose gradients vanish.",
-        epilog=EPILOG,
+        epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--headless", action="store_true", help="train without the dashboard")
-    mode.add_argument(
-        "--list",
-        action="store_true",
-        help="list activations, initializers, datasets and optimizers",
+    train.add_arguments(parser)
+    commands = parser.add_subparsers(  # listed by the epilog, with their arguments
+        dest="command",
+        metavar="COMMAND",
+        prog="vgtui",
+        parser_class=_CommandParser,
+        help=argparse.SUPPRESS,
     )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="headless: print only the summary JSON when the run ends",
-    )
-    parser.add_argument(
-        "--report",
-        action="store_true",
-        help="headless: print the run as plots when it ends (as vgtui report does)",
-    )
-    parser.add_argument(
-        "--log",
-        metavar="FILE",
-        help="write the run log (JSON Lines) to FILE; where FILE holds an earlier run's log, "
-        "the run goes to FILE's next free numbered sibling (exp.2.jsonl)",
-    )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace an earlier run's log at --log FILE (never a file that is not a run log)",
-    )
-    parser.add_argument(
-        "--fps",
-        type=FPS.parse,
-        default=None,
-        help=f"dashboard frames per second, {FPS} "
-        f"(default: {LOCAL_FPS:g}, {REMOTE_FPS:g} over SSH)",
-    )
-    config = parser.add_argument_group("run configuration")
-    for f in dataclasses.fields(RunConfig):
-        flag = "--" + f.name.replace("_", "-")
-        kind = FIELD_TYPES.get(str(f.type), str)
-        if f.type in ("bool", bool):
-            config.add_argument(
-                flag, action=argparse.BooleanOptionalAction, default=None, help=_HELP[f.name]
-            )
-        else:
-            config.add_argument(
-                flag,
-                type=kind,
-                default=None,
-                metavar=f.name.upper(),
-                help=_HELP[f.name]
-                if "(default:" in _HELP[f.name]  # says its default in words
-                else f"{_HELP[f.name]} (default: {f.default})",
-            )
+    parser.commands = {
+        word: commands.add_parser(word, help=command.summary, command=word)
+        for word, command in COMMANDS.items()
+    }
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The flags that were given, over RunConfig's defaults."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(RunConfig)}
-    return RunConfig(**{k: v for k, v in given.items() if v is not None})
-
-
-def fail(message: str) -> int:
-    print(f"vgtui: error: {safe_text(message)}", file=sys.stderr)
-    return 2
+def looks_like_log(argv: list[str]) -> bool:
+    """A run log's path as the only argument: ``vgtui runs/exp1.jsonl``."""
+    return (
+        len(argv) == 1
+        and argv[0] not in COMMANDS
+        and not argv[0].startswith("-")
+        and (argv[0].endswith(".jsonl") or Path(argv[0]).is_file())
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    from vgtui.commands.recording import main_with_recording
+
     recorded = main_with_recording(argv)  # --record FILE.cast: this same command, recorded
     if recorded is not None:
         return recorded
-    if argv and argv[0] in SUBCOMMANDS:
-        command = importlib.import_module(SUBCOMMANDS[argv[0]])
-        if command.__name__ == "vgtui.commands.attach":  # attach and replay: one module
-            return command.main(argv[1:], argv[0])
-        return command.main(argv[1:])
-    from vgtui.commands.attach import looks_like_log
-
     if looks_like_log(argv):  # vgtui runs/exp1.jsonl: attach, or replay once it has ended
-        return importlib.import_module("vgtui.commands.attach").main(argv)
-    args = build_parser().parse_args(argv)
-    if args.list:
-        from vgtui.commands.listing import print_list
+        from vgtui.commands.attach import mode_of
 
-        print_list()
-        return 0
-    try:
-        config = config_from_args(args)
-    except ConfigError as err:
-        return fail(err.as_flag())
-    if args.report and not args.headless:
-        return fail("--report needs --headless (for a log on disk: vgtui report FILE)")
-    if args.log:
-        try:
-            check_writable(args.log)
-            check_target(args.log)
-        except LogFileError as err:
-            return fail(f"--log: {err}")
-    try:
-        if args.headless:
-            from vgtui.commands.headless import run_headless
+        argv = [mode_of(argv[0]), *argv]
+    parser = build_parser()
+    if argv[:1] and argv[0] in COMMANDS:
+        # The command's own parser takes the rest: the root's flags never see (nor abbreviate)
+        # the command's, as `--b` would otherwise be ambiguous with `--batch-size` and `--bins`.
+        command = parser.commands[argv[0]]
+        return command.load().run(command.parse_args(argv[1:], Namespace(command=argv[0])))
+    args = parser.parse_args(argv)
+    if args.command is not None:  # `vgtui --depth 3 demo`: the root's flags would not reach it
+        parser.error(f"the command comes first: vgtui {args.command} [OPTIONS]")
+    from vgtui.commands import train
 
-            return run_headless(
-                config,
-                log_path=args.log,
-                as_json=args.json,
-                report=args.report,
-                overwrite=args.overwrite,
-            )
-        from vgtui.ui.app import run_app
-
-        if args.every is None:  # the dashboard paces snapshots by time unless told otherwise
-            config = config.replace(every="auto")
-        return run_app(config, fps=args.fps, log_path=args.log, overwrite=args.overwrite)
-    except ConfigError as err:
-        return fail(err.as_flag())
-    except LogFileError as err:  # the log path, refused as the run opened it (another writer)
-        return fail(f"--log: {err}")
-    except DataError as err:
-        return fail(str(err))
-    except Exception as err:  # unexpected: one line, and where the full traceback went
-        print(f"vgtui: error: {safe_text(describe(err))}", file=sys.stderr)
-        return 1
+    return train.run(args)

@@ -9,8 +9,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
+from vgtui.commands.train import (
+    FIELD_TYPES,
+    add_config_arguments,
+    add_fps_argument,
+    config_from_args,
+)
 from vgtui.core.config import RunConfig
 from vgtui.core.errors import ConfigError
 from vgtui.core.text import safe_text
@@ -18,9 +24,13 @@ from vgtui.core.text import safe_text
 FIELDS = {f.name: str(f.type) for f in dataclasses.fields(RunConfig)}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"vgtui compare: error: {safe_text(message)} (see vgtui compare --help)\n")
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """``--a``/``--b``, and the training's flags for the configuration both sides start from."""
+    parser.description = __doc__.splitlines()[0]
+    parser.add_argument("--a", default="", metavar="KEY=VALUE,...", help="changes for side A")
+    parser.add_argument("--b", default="", metavar="KEY=VALUE,...", help="changes for side B")
+    add_fps_argument(parser)
+    add_config_arguments(parser)
 
 
 def parse_changes(text: str, side: str = "a") -> dict[str, Any]:
@@ -38,8 +48,6 @@ def parse_changes(text: str, side: str = "a") -> dict[str, Any]:
 
 def _typed(key: str, raw: str) -> Any:
     """``raw`` read as the field's type, as the command line reads its flag."""
-    from vgtui.cli import FIELD_TYPES
-
     kind = FIELDS[key]
     if kind in FIELD_TYPES:
         try:
@@ -58,22 +66,15 @@ def sides(base: RunConfig, a: str, b: str) -> tuple[RunConfig, RunConfig]:
     return base.replace(**parse_changes(a, "a")), base.replace(**parse_changes(b, "b"))
 
 
-def main(argv: list[str]) -> int:
-    from vgtui.cli import build_parser, config_from_args
-
-    parser = _Parser(prog="vgtui compare", description=__doc__.splitlines()[0])
-    parser.add_argument("--a", default="", metavar="KEY=VALUE,...", help="changes for side A")
-    parser.add_argument("--b", default="", metavar="KEY=VALUE,...", help="changes for side B")
-    own, rest = parser.parse_known_args(argv)
-    base_args = build_parser().parse_args(rest)
+def run(args: argparse.Namespace) -> int:
     try:
-        base = config_from_args(base_args)
-        if base_args.every is None:
+        base = config_from_args(args)
+        if args.every is None:
             base = base.replace(every="auto")
-        config_a, config_b = sides(base, own.a, own.b)
+        config_a, config_b = sides(base, args.a, args.b)
     except ConfigError as err:
         print(f"vgtui compare: error: {safe_text(err.as_flag())}", file=sys.stderr)
         return 2
     from vgtui.ui.compare_screen import run_compare_app
 
-    return run_compare_app(config_a, config_b, fps=base_args.fps)
+    return run_compare_app(config_a, config_b, fps=args.fps)

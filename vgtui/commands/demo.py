@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import NoReturn
 
 from vgtui.core.diagnosis import diagnose
 from vgtui.core.errors import ConfigError, DataError
@@ -29,16 +28,10 @@ from vgtui.lessons.lesson import (
 from vgtui.ui.framerate import FPS
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"vgtui demo: error: {safe_text(message)} (see vgtui demo --help)\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="vgtui demo",
-        description="Play a lesson: captions say what to look at while the dashboard trains. "
-        "Keys: space pauses, right/left go to the next/previous step, q quits.",
+def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.description = (
+        "Play a lesson: captions say what to look at while the dashboard trains. "
+        "Keys: space pauses, right/left go to the next/previous step, q quits."
     )
     parser.add_argument("lesson", nargs="?", help="a lesson's name, or a path to your own .toml")
     parser.add_argument("--headless", action="store_true", help="no dashboard: print the steps")
@@ -60,7 +53,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--svg", metavar="DIR", help="save an SVG screenshot at each step's end")
     parser.add_argument("--fps", type=FPS.parse, help=f"dashboard frames per second ({FPS})")
-    return parser
 
 
 def print_lessons() -> None:
@@ -69,8 +61,7 @@ def print_lessons() -> None:
         print(f"{name:<16} {lesson.title}: {lesson.summary}")
 
 
-def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> int:
     if args.lesson is None:
         print_lessons()
         return 0

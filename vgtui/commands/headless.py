@@ -6,10 +6,11 @@ import json
 import math
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -22,7 +23,9 @@ from vgtui.core.safe_records import safe_record
 from vgtui.core.text import fmt_num, grad_strip, safe_text
 from vgtui.runlog.codec import RunLog, RunLogWriter, json_safe, summary
 from vgtui.runlog.target import moved_note, open_run_log
-from vgtui.trainer.trainer import Trainer
+
+if TYPE_CHECKING:
+    from vgtui.trainer.trainer import Trainer
 
 _COLUMNS = [("step", 8), ("loss", 9), ("acc", 6), ("val acc", 7), ("grad norm, input -> output", 0)]
 
@@ -89,9 +92,11 @@ def run_headless(
     as_json: bool = False,
     report: bool = False,
     overwrite: bool = False,
+    make_trainer: Callable[[RunConfig], Trainer] | None = None,
 ) -> int:
     """Run to the end (or a stop: Ctrl-C, SIGTERM, SIGHUP); returns the exit code. With `report`,
     print `vgtui report`'s plots of the run at the end (on stderr under `as_json`).
+    ``make_trainer`` builds the run (default: `Trainer`, whose torch is imported only here).
 
     ``log_path`` holding an earlier run's log: the run goes to its next free numbered sibling
     (said on stderr), unless ``overwrite``. A stop at any moment ends the run as "stopped", its
@@ -125,7 +130,11 @@ def run_headless(
             emit(trainer.stop(reason))
 
     try:
-        trainer = Trainer(config)
+        if make_trainer is None:
+            from vgtui.trainer.trainer import Trainer
+
+            make_trainer = Trainer
+        trainer = make_trainer(config)
         if log_path:
             with stopper.held():
                 writer, number = open_run_log(log_path, overwrite)

@@ -6,8 +6,6 @@ from rich.console import Console
 from rich.table import Table
 
 from vgtui.core import activations, initializers
-from vgtui.trainer.data import DESCRIPTIONS as DATASETS
-from vgtui.trainer.trainer import OPTIMIZER_DESCRIPTIONS
 
 
 def _param(name: str, param_name: str) -> str:
@@ -15,6 +13,11 @@ def _param(name: str, param_name: str) -> str:
 
 
 def print_list(console: Console | None = None) -> None:
+    # The datasets' and optimizers' descriptions still live beside their torch code: --list
+    # imports torch until they move to a torch-free registry (issue 17, stream B-core).
+    from vgtui.trainer.data import DESCRIPTIONS as DATASETS
+    from vgtui.trainer.trainer import OPTIMIZER_DESCRIPTIONS
+
     console = console or Console(highlight=False)
     sections = [
         (

@@ -27,11 +27,10 @@ import sys
 import termios
 import time
 import tty
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from vgtui.core.text import safe_text
-from vgtui.runlog.files import LogFileError, check_writable
 
 MIN_SIZE = (80, 24)
 DEFAULT_SIZE = (100, 30)
@@ -72,6 +71,8 @@ def check_cast_path(path: str, overwrite: bool = False) -> None:
         raise RecordError(f"--record: {p} is not a regular file; give a file name")
     if p.exists() and not overwrite:
         raise RecordError(f"--record: {p} exists; add --overwrite to replace it")
+    from vgtui.runlog.files import LogFileError, check_writable
+
     try:
         check_writable(path)
     except LogFileError as err:
@@ -125,11 +126,21 @@ class CastWriter:
 
 
 def spawn_in_pty(
-    argv: list[str], cols: int, rows: int, env: dict[str, str] | None = None
+    argv: list[str] | tuple[str, ...],
+    cols: int,
+    rows: int,
+    env: dict[str, str] | None = None,
+    drop: Collection[str] = (),
 ) -> tuple[subprocess.Popen, int]:
-    """Start ``vgtui ARGV`` on a new pseudo-terminal of ``cols`` x ``rows`` (TERM
-    xterm-256color, its own session); returns the process and the terminal's master end, from
-    which everything the app writes can be read."""
+    """Start ``vgtui ARGV`` on a new pseudo-terminal of ``cols`` x ``rows``; returns the process
+    and the terminal's master end, from which everything the app writes can be read.
+
+    The app gets this process's environment without the names in ``drop``, TERM
+    xterm-256color, then ``env``; its own session (a process group: its trainer goes with it),
+    and it dies with the thread that started it (`_dies_with_parent`). The recorder and the
+    bench's `DashboardInPty` both start the app here.
+    """
+    environ = {name: value for name, value in os.environ.items() if name not in drop}
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     child = subprocess.Popen(
@@ -137,7 +148,7 @@ def spawn_in_pty(
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env={**os.environ, "TERM": "xterm-256color", **(env or {})},
+        env={**environ, "TERM": "xterm-256color", **(env or {})},
         start_new_session=True,
         preexec_fn=_dies_with_parent(),
     )
