@@ -31,9 +31,10 @@ file, with its own batch's statistics, when the path holds ``{rank}``).
 ``watch()`` before its first compiled call. Its hooks then stay registered and switch on a flag,
 so dynamo compiles two variants of the forward graph (armed, disarmed) and never recompiles after;
 hooks added to a graph already traced are not run (dynamo does not notice them): such a run gets
-a ``warning`` event and null activations, its gradient norms still right. Measured on the cnn
-example with inductor (CPU, caches off): first compile 19 s bare and 19 s watched, plus 4.8 s for
-the second (armed) variant; steady steps cost the same within this shared machine's noise.
+a ``warning`` event and null activations, its gradient norms still right.
+
+A `Watcher` is the probe (`vgtui.probe.probe`), the pacing policy (`vgtui.core.pacing`) and a
+record sink (`vgtui.probe.sink`: the run log, or nothing).
 """
 
 from __future__ import annotations
@@ -43,24 +44,21 @@ import contextlib
 import fnmatch
 import math
 import numbers
-import os
 import sys
 import time
-import warnings
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from vgtui.core.pacing import AUTO, AUTO_HZ, AUTO_MAX_STEPS, Pacer
-from vgtui.core.records import End, Event, RunHeader, Snapshot
+from vgtui.core.records import End, Event, Record, RunHeader, Snapshot
+from vgtui.probe.discover import WatchedLayer, activation_modules, discover
 from vgtui.probe.distributed import RankFailure, RankReducer, world
-from vgtui.probe.probe import Probe, Watch, activation_modules, discover
-from vgtui.runlog.codec import RunLogWriter
-from vgtui.runlog.target import LogTargetError, moved_note, open_run_log
+from vgtui.probe.probe import Probe
+from vgtui.probe.sink import LogArg, open_sink, per_rank
 
 FIELDS = ("accuracy", "lr", "val_loss", "val_accuracy")  # scalars with a field of their own
 AUTO_SHARE = 0.02  # under "auto", snapshots take at most about this share of the wall time
@@ -82,20 +80,20 @@ def unwrap(model: nn.Module) -> tuple[nn.Module, bool]:
     return model, compiled or getattr(model, "_compiled_call_impl", None) is not None
 
 
-def select(watches: list[Watch], layers: str | list[str] | None) -> list[Watch]:
-    """The watches whose names match any of ``layers`` (names or glob patterns)."""
+def select(found: list[WatchedLayer], layers: str | list[str] | None) -> list[WatchedLayer]:
+    """The layers whose names match any of ``layers`` (names or glob patterns)."""
     if layers is None:
-        return watches
+        return found
     patterns = [layers] if isinstance(layers, str) else list(layers)
     if not patterns or not all(isinstance(p, str) for p in patterns):
         raise TypeError(f"layers= takes a name or glob pattern, or a list of them; got {layers!r}")
-    names = [w.name for w in watches]
+    names = [w.name for w in found]
     for pattern in patterns:
         if not fnmatch.filter(names, pattern):
             shown = ", ".join(names[:MAX_NAMES])
             more = f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else ""
             raise ValueError(f"layers={pattern!r} matches no layer; the layers are: {shown}{more}")
-    return [w for w in watches if any(fnmatch.fnmatchcase(w.name, p) for p in patterns)]
+    return [w for w in found if any(fnmatch.fnmatchcase(w.name, p) for p in patterns)]
 
 
 def _check_every(every: int | str) -> int | str:
@@ -117,7 +115,7 @@ class Watcher:
     def __init__(
         self,
         model: nn.Module,
-        log: str | os.PathLike[str] | IO[str] | None = None,
+        log: LogArg = None,
         every: int | str = AUTO,
         layers: str | list[str] | None = None,
         bins: int = 40,
@@ -133,20 +131,19 @@ class Watcher:
             raise ValueError(f"bins= takes a number of histogram bins in 1..10000; got {bins!r}")
         self.every = _check_every(every)
         self.model, compiled = unwrap(model)
-        watches = discover(self.model)
-        if not watches:
+        found = discover(self.model)
+        if not found:
             raise ValueError(
                 f"{type(self.model).__name__} has no trainable parameters to watch "
                 "(none with requires_grad=True)"
             )
-        watches = select(watches, layers)
+        chosen = select(found, layers)
         self.optimizer = optimizer
         self.rank, self.world_size = world()
-        per_rank = log is not None and not hasattr(log, "write") and "{rank}" in os.fspath(log)
-        self.reducer = RankReducer() if self.world_size > 1 and not per_rank else None
-        self.writer = self._open(log, per_rank, overwrite)  # before any hook: it may raise
+        self.reducer = RankReducer() if self.world_size > 1 and not per_rank(log) else None
+        self.sink = open_sink(log, self.rank, self.world_size, overwrite)  # before any hook
         self.probe = Probe(
-            watches,
+            chosen,
             bins=bins,
             preact=preact,
             activation_modules=activation_modules(self.model),
@@ -183,40 +180,6 @@ class Watcher:
         atexit.register(self._at_exit)  # a script that never closes still ends its log
 
     # -- set-up ----------------------------------------------------------------------------------
-
-    def _open(
-        self, log: str | os.PathLike[str] | IO[str] | None, per_rank: bool, overwrite: bool
-    ) -> RunLogWriter | None:
-        """The run log writer (None where this rank does not write); raises OSError now, naming
-        the path, where it cannot be written (`vgtui.runlog.target`'s rules). Under DDP every
-        rank raises together."""
-        error: OSError | None = None
-        writer = None
-        if log is not None and (self.rank == 0 or per_rank):
-            if hasattr(log, "write"):
-                writer = RunLogWriter(log)  # type: ignore[arg-type]
-            else:
-                path = Path(os.fspath(log).replace("{rank}", str(self.rank)))
-                try:
-                    writer, number = open_run_log(path, overwrite)
-                    if number != 1:
-                        note = moved_note(path, writer.path, "watch(..., overwrite=True)")
-                        warnings.warn(f"vgtui.watch: {note}", UserWarning, stacklevel=4)
-                except LogTargetError as err:  # says the path and why in its own words
-                    error = type(err)(f"vgtui.watch: {err}")
-                except OSError as err:
-                    reason = err.strerror or str(err)
-                    error = OSError(f"vgtui.watch: cannot write the run log {path}: {reason}")
-        if self.world_size > 1:
-            flags = [None] * self.world_size
-            torch.distributed.all_gather_object(flags, error is not None)
-            if error is None and any(flags):
-                if writer is not None:
-                    writer.close()
-                raise OSError("vgtui.watch: another rank cannot write its run log (see its error)")
-        if error is not None:
-            raise error
-        return writer
 
     def _config(self, model: nn.Module, compiled: bool) -> dict[str, Any]:
         first = next(iter(self.probe.params), None)
@@ -433,9 +396,8 @@ class Watcher:
         with contextlib.suppress(Exception):  # a log that cannot take the event takes no more
             self._write(Event(self.step_count, kind, message))
 
-    def _write(self, record) -> None:
-        if self.writer is not None and not self.writer.closed:
-            self.writer.write(record)
+    def _write(self, record: Record) -> None:
+        self.sink.write(record)
 
     # -- the end ---------------------------------------------------------------------------------
 
@@ -448,8 +410,7 @@ class Watcher:
         self._disarm()
         self.probe.close()
         self._write(End(self.step_count, reason))
-        if self.writer is not None:
-            self.writer.close()
+        self.sink.close()
 
     def _at_exit(self) -> None:
         """At interpreter exit, a watcher never closed ends its log as the script ended: "error"
@@ -480,7 +441,7 @@ def _lr(optimizer: torch.optim.Optimizer | None) -> float:
 
 def watch(
     model: nn.Module,
-    log: str | os.PathLike[str] | IO[str] | None = None,
+    log: LogArg = None,
     every: int | str = AUTO,
     layers: str | list[str] | None = None,
     bins: int = 40,

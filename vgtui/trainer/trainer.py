@@ -26,7 +26,8 @@ from vgtui.core.config import RunConfig
 from vgtui.core.errors import ConfigError
 from vgtui.core.pacing import AUTO_HZ, Pacer
 from vgtui.core.records import End, Event, Record, RunHeader, Snapshot
-from vgtui.probe.probe import Probe, Watch
+from vgtui.probe.discover import WatchedLayer
+from vgtui.probe.probe import Probe
 from vgtui.trainer.data import Dataset, load_dataset
 from vgtui.trainer.model import build_model
 
@@ -125,12 +126,12 @@ class Trainer:
         self.optimizer = (
             None if config.forward_only else make_optimizer(config, self.model.parameters())
         )
-        watches = [
-            Watch(f"layer{i + 1}", b.linear, b.act, self.model.activation)
+        layers = [
+            WatchedLayer(f"layer{i + 1}", b.linear, b.act, self.model.activation)
             for i, b in enumerate(self.model.blocks)
         ]
-        watches.append(Watch("output", self.model.head, self.model.head))
-        self.probe = Probe(watches, bins=config.bins, preact=config.preact)
+        layers.append(WatchedLayer("output", self.model.head, self.model.head))
+        self.probe = Probe(layers, bins=config.bins, preact=config.preact)
         # Only these modules behave differently in evaluation; toggling just them is much cheaper
         # than model.eval()/train(), which walks every module.
         self.mode_modules = [
@@ -333,8 +334,8 @@ class Trainer:
             self.model(x)
         layers = self.probe.collect()
         where = "the loss"
-        for layer, watch in zip(layers, self.probe.watches, strict=True):
-            if not torch.isfinite(watch.layer.weight).all():
+        for layer, watched in zip(layers, self.probe.layers, strict=True):
+            if not torch.isfinite(watched.layer.weight).all():
                 where = f"{layer.name} (weights)"
                 break
             if layer.act.hist.nonfinite:
