@@ -10,16 +10,10 @@ import torch
 import vgtui.trainer.trainer as trainer_module
 from vgtui.core.config import RunConfig
 from vgtui.core.errors import ConfigError
+from vgtui.core.pacing import Pacer
 from vgtui.core.records import End, Event, RunHeader, Snapshot
 from vgtui.trainer.model import build_model
-from vgtui.trainer.trainer import (
-    MAX_PERIOD_S,
-    STATS_SHARE,
-    Trainer,
-    make_optimizer,
-    resolve_device,
-    run,
-)
+from vgtui.trainer.trainer import Trainer, make_optimizer, resolve_device, run
 
 
 def test_snapshots_at_step_1_every_interval_and_the_last_step():
@@ -237,16 +231,21 @@ def test_restoring_a_checkpoint_replays_the_same_steps(monkeypatch):
         assert torch.equal(a, b)
 
 
-def test_auto_spaces_costly_snapshots_to_a_share_of_the_time():
-    trainer = Trainer(RunConfig(depth=2, width=8, every="auto", device="cpu"), snapshot_hz=10)
-    trainer.pace(0.0001)  # cheap: as often as the display can use them
-    assert trainer.pacer.period == pytest.approx(0.1)
-    for _ in range(50):
-        trainer.pace(0.004)  # 4 ms a snapshot: one each 0.2 s keeps them to 2%
-    assert trainer.pacer.period == pytest.approx(0.004 / STATS_SHARE, rel=1e-3)
-    for _ in range(50):
-        trainer.pace(10.0)  # ruinous: still one every few seconds
-    assert trainer.pacer.period == MAX_PERIOD_S
+def test_the_trainer_paces_auto_snapshots_by_the_shared_policy(monkeypatch):
+    """Each snapshot's cost but the first goes to the one pacing policy (`Pacer.observe`)."""
+    seen: list[float] = []
+    observe = Pacer.observe
+
+    def spy(pacer: Pacer, cost: float) -> None:
+        seen.append(cost)
+        observe(pacer, cost)
+
+    monkeypatch.setattr(Pacer, "observe", spy)
+    trainer = Trainer(RunConfig(depth=2, width=8, every="auto", device="cpu"))
+    for _ in range(4):
+        trainer.step(force_snapshot=True)
+    assert len(seen) == 3 and trainer.pacer.cost is not None
+    assert trainer.pacer.period == trainer.pacer.period_for(trainer.pacer.cost)
 
 
 # Every module of the package imported in a fresh interpreter; the modules none of them may load.

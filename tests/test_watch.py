@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import vgtui
+from vgtui.core.pacing import Pacer
 from vgtui.core.records import LayerStats, Snapshot
 from vgtui.runlog.codec import read_log
 
@@ -424,6 +425,28 @@ def test_between_snapshots_no_hook_is_registered_and_the_loss_is_not_touched():
                 assert Spy.calls == 0
     assert len(_global_optimizer_pre_hooks) == hooks_before
     assert not any(m._forward_hooks for m in model.modules())
+
+
+def test_auto_snapshots_are_paced_by_the_shared_policy(monkeypatch):
+    """Each snapshot's cost but the first goes to the one pacing policy (`Pacer.observe`)."""
+    seen: list[float] = []
+    observe = Pacer.observe
+
+    def spy(pacer: Pacer, cost: float) -> None:
+        seen.append(cost)
+        observe(pacer, cost)
+
+    monkeypatch.setattr(Pacer, "observe", spy)
+    model = nn.Linear(3, 1)
+    with vgtui.watch(model) as probe:
+        ticks = iter(range(1, 1000))  # a clock a second further on at each look: each step is due
+        start = probe.pacer.clock()
+        probe.pacer.clock = lambda: start + next(ticks)
+        for _ in range(4):
+            model(torch.randn(2, 3)).sum().backward()
+            assert probe.step(1.0) is not None
+    assert len(seen) == 3 and all(cost > 0 for cost in seen)
+    assert probe.pacer.period == probe.pacer.period_for(probe.pacer.cost)
 
 
 def test_scalars_and_their_fields(tmp_path):

@@ -53,7 +53,7 @@ import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from vgtui.core.pacing import AUTO, AUTO_HZ, AUTO_MAX_STEPS, Pacer
+from vgtui.core.pacing import AUTO, Pacer
 from vgtui.core.records import End, Event, Record, RunHeader, Snapshot
 from vgtui.probe.discover import WatchedLayer, activation_modules, discover
 from vgtui.probe.distributed import RankFailure, RankReducer, world
@@ -61,7 +61,6 @@ from vgtui.probe.probe import Probe
 from vgtui.probe.sink import LogArg, open_sink, per_rank
 
 FIELDS = ("accuracy", "lr", "val_loss", "val_accuracy")  # scalars with a field of their own
-AUTO_SHARE = 0.02  # under "auto", snapshots take at most about this share of the wall time
 MAX_NAMES = 12  # names listed in the error for a `layers=` pattern that matches nothing
 
 
@@ -162,10 +161,9 @@ class Watcher:
         )
         self._write(self.header)
         self._started = time.perf_counter()
-        self._pacer = Pacer(self.every)
+        self.pacer = Pacer(self.every)
         self._next_step = 1  # under DDP with "auto": the agreed next snapshot step
         self._last_snapshot = (0, self._started)
-        self._cost: float | None = None  # seconds a snapshot takes (smoothed; not the first)
         self._spent = 0.0  # seconds spent on this snapshot before `_snapshot`
         self._handle: Any = None
         self._read = False  # the gradients of this step were read by the optimizer hook
@@ -229,7 +227,7 @@ class Watcher:
     def _due(self, step: int) -> bool:
         if self.reducer is not None and self.every == AUTO:
             return self._due_ddp(step)
-        return self._pacer.due(step)
+        return self.pacer.due(step)
 
     def _due_ddp(self, step: int) -> bool:
         """Under DDP every rank must agree without talking: "auto" snapshots at the step agreed at
@@ -286,7 +284,7 @@ class Watcher:
         now = time.perf_counter()
         steps = self.step_count - self._last_snapshot[0]
         seconds_per_step = (now - self._last_snapshot[1]) / max(steps, 1)
-        cost = self._cost or 0.0
+        cost = self.pacer.cost or 0.0
         try:
             if self.reducer is not None:
                 self.reducer.begin()
@@ -335,24 +333,22 @@ class Watcher:
             return None
 
     def _paced(self, started: float) -> None:
-        """Under "auto", space the snapshots so that they take at most `AUTO_SHARE` of the time
-        (a big model's snapshot costs more than a twelfth of a second's share). The cost counts
-        arming the hooks, reading the gradients and this snapshot."""
+        """The pacer observes this snapshot's cost: arming the hooks, reading the gradients and
+        the snapshot itself (not the first snapshot's, which pays one-time costs)."""
         done = time.perf_counter()
-        if self._last_snapshot[0] > 0:  # the first snapshot pays one-time costs: not counted
-            cost = done - started + self._spent
-            self._cost = cost if self._cost is None else 0.7 * self._cost + 0.3 * cost
-            self._pacer.period = max(1.0 / AUTO_HZ, self._cost / AUTO_SHARE)
+        if self._last_snapshot[0] > 0:
+            self.pacer.observe(done - started + self._spent)
         self._last_snapshot = (self.step_count, done)
 
     def _agree(self, loss: float | None) -> float | None:
-        """After the reduction: the ranks' mean loss, and the next "auto" snapshot step (from the
-        slowest rank's step time and snapshot cost, so that every rank computes the same)."""
+        """After the reduction: the ranks' mean loss, and the next "auto" snapshot step (the
+        pacer's, from the slowest rank's step time and the costliest snapshot, so that every rank
+        computes the same)."""
         extras = self.reducer.extras
         slowest = max(e[-2] for e in extras)
-        period = max(1.0 / AUTO_HZ, max(e[-1] for e in extras) / AUTO_SHARE)
-        gap = math.ceil(period / slowest) if slowest > 0 else 1
-        self._next_step = self.step_count + min(max(gap, 1), AUTO_MAX_STEPS)
+        self._next_step = self.step_count + self.pacer.steps_apart(
+            slowest, max(e[-1] for e in extras)
+        )
         if loss is None:
             return None
         return math.fsum(e[0] for e in extras) / len(extras)
@@ -453,7 +449,8 @@ def watch(
 
     ``log``: the run log path (``{rank}`` in it: one file per rank), an open text file, or None
     (keep only ``.latest``). ``every``: ``"auto"`` (paced for a live view: at most about 12
-    snapshots a second) or a fixed number of steps. ``layers``: names or glob patterns of the
+    snapshots a second, fewer where they would take more than `AUTO_SHARE` of the time:
+    `vgtui.core.pacing`) or a fixed number of steps. ``layers``: names or glob patterns of the
     modules to watch (default: every module that owns trainable parameters). ``optimizer``: also
     report its learning rate and each parameter's update-to-weight ratio. ``preact``: also
     summarise the input of each folded activation. ``overwrite``: replace an earlier run's log at

@@ -34,8 +34,6 @@ from vgtui.trainer.model import build_model
 VAL_LIMIT = 2000  # validation samples evaluated per validation
 VAL_EVERY = 100  # validation at the first snapshot past each multiple of this (and steps 1, last)
 VAL_PERIOD_S = 0.5  # ... and under every="auto", at most once in this many training seconds
-STATS_SHARE = 0.02  # under every="auto", the most of the training time that snapshots take
-MAX_PERIOD_S = 5.0  # ... though one comes at least this often
 CHECKPOINT_S = 5.0  # training seconds between the checkpoints a divergence is replayed from
 
 
@@ -114,7 +112,6 @@ class Trainer:
         self.config = config
         # Pacing and checkpoints follow the training's own time (`elapsed`), not the wall clock.
         self.pacer = Pacer(config.every, hz=snapshot_hz, clock=lambda: self.elapsed)
-        self.min_period = self.pacer.period
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -146,7 +143,6 @@ class Trainer:
         self.loss_sum = torch.zeros((), device=self.device)  # non-finite once a loss has been
         self.validated = (0, -math.inf)  # the step and training time of the last validation
         self.step_s: float | None = None  # a plain step's seconds, a moving average
-        self.snapshot_cost: float | None = None  # a snapshot's extra seconds, a moving average
         self.checkpoint = self.save()
         self.header = RunHeader(
             config={**config.to_dict(), "device": str(self.device)},
@@ -234,7 +230,9 @@ class Trainer:
         took = time.perf_counter() - started
         self.elapsed += took
         if self.pacer.auto and step > 1:  # step 1 pays torch's one-time set-up
-            self.pace(took - (self.step_s or 0.0))
+            # A snapshot's cost: this step's time less a plain step's (the whole step while no
+            # plain step has been timed, which errs on the side of training).
+            self.pacer.observe(took - (self.step_s or 0.0))
         snapshot = Snapshot(
             step=step,
             loss=loss_value,
@@ -246,17 +244,6 @@ class Trainer:
             val_accuracy=val_acc,
         )
         return [snapshot]
-
-    def pace(self, cost: float) -> None:
-        """Under "auto": space snapshots so that they take at most `STATS_SHARE` of the time.
-
-        ``cost``: this snapshot step's time less a plain step's (the whole step while no plain
-        step has been timed, which errs on the side of training).
-        """
-        if self.snapshot_cost is not None:
-            cost = 0.8 * self.snapshot_cost + 0.2 * cost
-        self.snapshot_cost = cost
-        self.pacer.period = min(max(self.min_period, cost / STATS_SHARE), MAX_PERIOD_S)
 
     def validation_due(self, step: int) -> bool:
         last_step, last_time = self.validated
