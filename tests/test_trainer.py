@@ -12,8 +12,10 @@ from vgtui.core.config import RunConfig
 from vgtui.core.errors import ConfigError
 from vgtui.core.pacing import Pacer
 from vgtui.core.records import End, Event, RunHeader, Snapshot
+from vgtui.trainer.devices import resolve_device
 from vgtui.trainer.model import build_model
-from vgtui.trainer.trainer import Trainer, make_optimizer, resolve_device, run
+from vgtui.trainer.optim import make_optimizer
+from vgtui.trainer.trainer import Trainer, run
 
 
 def test_snapshots_at_step_1_every_interval_and_the_last_step():

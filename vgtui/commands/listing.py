@@ -7,7 +7,7 @@ from rich.table import Table
 
 from vgtui.core import activations, initializers
 from vgtui.trainer.data import DESCRIPTIONS as DATASETS
-from vgtui.trainer.trainer import OPTIMIZER_DESCRIPTIONS
+from vgtui.trainer.optim import OPTIMIZER_DESCRIPTIONS
 
 
 def _param(name: str, param_name: str) -> str:

@@ -23,58 +23,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from vgtui.core.config import RunConfig
-from vgtui.core.errors import ConfigError
 from vgtui.core.pacing import AUTO_HZ, Pacer
 from vgtui.core.records import End, Event, Record, RunHeader, Snapshot
 from vgtui.probe.discover import WatchedLayer
 from vgtui.probe.probe import Probe
 from vgtui.trainer.data import Dataset, load_dataset
+from vgtui.trainer.devices import resolve_device
 from vgtui.trainer.model import build_model
+from vgtui.trainer.optim import make_optimizer
 
 VAL_LIMIT = 2000  # validation samples evaluated per validation
 VAL_EVERY = 100  # validation at the first snapshot past each multiple of this (and steps 1, last)
 VAL_PERIOD_S = 0.5  # ... and under every="auto", at most once in this many training seconds
 CHECKPOINT_S = 5.0  # training seconds between the checkpoints a divergence is replayed from
-
-
-def available_devices() -> list[str]:
-    """The devices this machine can train on: cpu, each cuda:N, mps."""
-    cudas = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    found = ["cpu"] + [f"cuda:{i}" for i in range(cudas)]
-    mps = getattr(torch.backends, "mps", None)
-    return found + (["mps"] if mps is not None and mps.is_available() else [])
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; a device this machine lacks is a ConfigError that
-    names the ones it has."""
-    have = available_devices()
-    if name == "auto":
-        return torch.device(next((d for d in have if d != "cpu"), "cpu").split(":")[0])
-    wanted = "cuda:0" if name == "cuda" else name
-    if wanted not in have:
-        raise ConfigError("device", name, "a device this machine has: auto, " + ", ".join(have))
-    return torch.device(name)
-
-
-def make_optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
-    lr, wd, mom = config.lr, config.weight_decay, config.momentum
-    name = config.optimizer
-    if name in ("sgd", "momentum", "nesterov"):
-        return torch.optim.SGD(
-            params,
-            lr=lr,
-            weight_decay=wd,
-            momentum=0.0 if name == "sgd" else mom,
-            nesterov=name == "nesterov",
-        )
-    cls = {
-        "adam": torch.optim.Adam,
-        "adamw": torch.optim.AdamW,
-        "rmsprop": torch.optim.RMSprop,
-        "adagrad": torch.optim.Adagrad,
-    }[name]
-    return cls(params, lr=lr, weight_decay=wd)
 
 
 def loss_of(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -343,17 +304,6 @@ class Trainer:
         )
         event = Event(step, "diverged", f"{what}; first non-finite values in {where}")
         return [snapshot, event, self.stop("diverged")]
-
-
-OPTIMIZER_DESCRIPTIONS = {
-    "sgd": "plain stochastic gradient descent: the update is lr x gradient",
-    "momentum": "SGD with momentum (--momentum, 0.9 by default)",
-    "nesterov": "SGD with Nesterov momentum",
-    "adam": "Adam: per-weight step sizes from running gradient moments (hides vanishing)",
-    "adamw": "Adam with decoupled weight decay",
-    "rmsprop": "RMSprop: divides by a running RMS of the gradient",
-    "adagrad": "Adagrad: divides by the root of the summed squared gradients",
-}
 
 
 def run(config: RunConfig, trainer: Trainer | None = None):
