@@ -66,7 +66,7 @@ MAX_NAMES = 12  # names listed in the error for a `layers=` pattern that matches
 
 def unwrap(model: nn.Module) -> tuple[nn.Module, bool]:
     """The module to hook under DDP/DataParallel and ``torch.compile`` wrappers, and whether it
-    runs compiled (hooks must then stay registered: see `Probe`)."""
+    runs compiled (hooks must then stay registered: see `vgtui.probe.hooks`)."""
     compiled = False
     while True:
         inner = getattr(model, "_orig_mod", None)  # torch.compile's OptimizedModule
