@@ -65,7 +65,7 @@ def test_help_names_every_command_and_each_default_once(capsys):
 def test_list_names_every_choice_on_its_own_row_with_its_description(capsys):
     from vgtui.core import activations, initializers
     from vgtui.trainer.data import DESCRIPTIONS
-    from vgtui.trainer.trainer import OPTIMIZER_DESCRIPTIONS
+    from vgtui.trainer.optim import OPTIMIZER_DESCRIPTIONS
 
     assert main(["--list"]) == 0
     rows = capsys.readouterr().out.splitlines()

@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from vgtui.core.activations import parse_activation
-from vgtui.probe.probe import Probe, Watch, discover
+from vgtui.probe.discover import WatchedLayer, discover
+from vgtui.probe.probe import Probe
 from vgtui.probe.stats import (
     DEAD,
     SAT,
@@ -112,7 +113,7 @@ def _probe_once(act_name, weight, x, bins=8):
         layer.weight.copy_(weight)
     act = parse_activation(act_name)
     model = nn.Sequential(layer, make_activation(act))
-    probe = Probe([Watch("l", layer, model[1], act)], bins=bins)
+    probe = Probe([WatchedLayer("l", layer, model[1], act)], bins=bins)
     probe.arm()
     model(x).sum().backward()
     probe.read_grads()
@@ -154,7 +155,7 @@ def test_saturated_fraction_sigmoid_tanh_softsign_match_numpy():
 def test_update_ratio_is_update_norm_over_weight_norm():
     torch.manual_seed(0)
     layer = nn.Linear(5, 3)
-    probe = Probe([Watch("l", layer, layer)])
+    probe = Probe([WatchedLayer("l", layer, layer)])
     opt = torch.optim.SGD(layer.parameters(), lr=0.5)
     for lr in (0.5, 0.01, 0.2):  # each snapshot's own update, in the buffers the last one used
         opt.param_groups[0]["lr"] = lr
@@ -177,7 +178,7 @@ def test_update_ratio_is_update_norm_over_weight_norm():
 def test_hooks_exist_only_while_armed():
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
     probe = Probe.for_model(model)
-    assert [w.activation.name if w.activation else None for w in probe.watches] == ["tanh", None]
+    assert [w.activation.name if w.activation else None for w in probe.layers] == ["tanh", None]
     assert not model[1]._forward_hooks
     probe.arm()
     assert model[1]._forward_hooks

@@ -10,16 +10,12 @@ import torch
 import vgtui.trainer.trainer as trainer_module
 from vgtui.core.config import RunConfig
 from vgtui.core.errors import ConfigError
+from vgtui.core.pacing import Pacer
 from vgtui.core.records import End, Event, RunHeader, Snapshot
+from vgtui.trainer.devices import resolve_device
 from vgtui.trainer.model import build_model
-from vgtui.trainer.trainer import (
-    MAX_PERIOD_S,
-    STATS_SHARE,
-    Trainer,
-    make_optimizer,
-    resolve_device,
-    run,
-)
+from vgtui.trainer.optim import make_optimizer
+from vgtui.trainer.trainer import Trainer, run
 
 
 def test_snapshots_at_step_1_every_interval_and_the_last_step():
@@ -237,24 +233,41 @@ def test_restoring_a_checkpoint_replays_the_same_steps(monkeypatch):
         assert torch.equal(a, b)
 
 
-def test_auto_spaces_costly_snapshots_to_a_share_of_the_time():
-    trainer = Trainer(RunConfig(depth=2, width=8, every="auto", device="cpu"), snapshot_hz=10)
-    trainer.pace(0.0001)  # cheap: as often as the display can use them
-    assert trainer.pacer.period == pytest.approx(0.1)
-    for _ in range(50):
-        trainer.pace(0.004)  # 4 ms a snapshot: one each 0.2 s keeps them to 2%
-    assert trainer.pacer.period == pytest.approx(0.004 / STATS_SHARE, rel=1e-3)
-    for _ in range(50):
-        trainer.pace(10.0)  # ruinous: still one every few seconds
-    assert trainer.pacer.period == MAX_PERIOD_S
+def test_the_trainer_paces_auto_snapshots_by_the_shared_policy(monkeypatch):
+    """Each snapshot's cost but the first goes to the one pacing policy (`Pacer.observe`)."""
+    seen: list[float] = []
+    observe = Pacer.observe
+
+    def spy(pacer: Pacer, cost: float) -> None:
+        seen.append(cost)
+        observe(pacer, cost)
+
+    monkeypatch.setattr(Pacer, "observe", spy)
+    trainer = Trainer(RunConfig(depth=2, width=8, every="auto", device="cpu"))
+    for _ in range(4):
+        trainer.step(force_snapshot=True)
+    assert len(seen) == 3 and trainer.pacer.cost is not None
+    assert trainer.pacer.period == trainer.pacer.period_for(trainer.pacer.cost)
 
 
-def test_engine_never_imports_the_ui_toolkit():
-    code = (
-        "import sys, vgtui.trainer.trainer, vgtui.trainer.worker, vgtui.runlog.codec, "
-        "vgtui.probe.probe, vgtui.trainer.data; "
-        "bad = [m for m in ('textual', 'rich', 'plotext') if m in sys.modules]; "
-        "print(bad); sys.exit(1 if bad else 0)"
-    )
+# Every module of the package imported in a fresh interpreter; the modules none of them may load.
+IMPORTS = (
+    "import importlib, pkgutil, sys, {package}; "
+    "[importlib.import_module(m.name) for m in pkgutil.walk_packages("
+    "{package}.__path__, '{package}.')]; "
+    "print([m for m in {banned} if m in sys.modules])"
+)
+UI = ("textual", "rich", "plotext", "vgtui.ui", "vgtui.commands", "vgtui.report", "vgtui.lessons")
+
+
+@pytest.mark.parametrize(
+    ("package", "banned"),
+    [("vgtui.probe", (*UI, "vgtui.trainer")), ("vgtui.trainer", UI)],
+)
+def test_probe_and_trainer_never_import_the_ui_toolkit(package, banned):
+    """Arrows run one way: the UI may import them, not the reverse; the trainer may import the
+    probe, not the reverse."""
+    code = IMPORTS.format(package=package, banned=banned)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", result.stdout

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import vgtui
+from vgtui.core.pacing import Pacer
 from vgtui.core.records import LayerStats, Snapshot
 from vgtui.runlog.codec import read_log
 
@@ -236,7 +237,7 @@ def test_lstm_reports_its_output_sequence_and_gate_slices(tmp_path):
 
 
 def test_gru_gates_are_r_z_n():
-    from vgtui.probe.probe import slices_of
+    from vgtui.probe.discover import slices_of
 
     gru = nn.GRU(2, 3)
     assert slices_of(gru, "weight_hh_l0") == ("r", "z", "n")
@@ -426,6 +427,28 @@ def test_between_snapshots_no_hook_is_registered_and_the_loss_is_not_touched():
     assert not any(m._forward_hooks for m in model.modules())
 
 
+def test_auto_snapshots_are_paced_by_the_shared_policy(monkeypatch):
+    """Each snapshot's cost but the first goes to the one pacing policy (`Pacer.observe`)."""
+    seen: list[float] = []
+    observe = Pacer.observe
+
+    def spy(pacer: Pacer, cost: float) -> None:
+        seen.append(cost)
+        observe(pacer, cost)
+
+    monkeypatch.setattr(Pacer, "observe", spy)
+    model = nn.Linear(3, 1)
+    with vgtui.watch(model) as probe:
+        ticks = iter(range(1, 1000))  # a clock a second further on at each look: each step is due
+        start = probe.pacer.clock()
+        probe.pacer.clock = lambda: start + next(ticks)
+        for _ in range(4):
+            model(torch.randn(2, 3)).sum().backward()
+            assert probe.step(1.0) is not None
+    assert len(seen) == 3 and all(cost > 0 for cost in seen)
+    assert probe.pacer.period == probe.pacer.period_for(probe.pacer.cost)
+
+
 def test_scalars_and_their_fields(tmp_path):
     model = nn.Linear(2, 1)
     with vgtui.watch(model, log=tmp_path / "run.jsonl", every=1) as probe:
@@ -443,7 +466,7 @@ def test_layers_selects_by_glob_pattern():
         nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2, enable_nested_tensor=False
     )
     probe = vgtui.watch(enc, layers=["layers.*.linear*", "layers.1.norm2"])
-    assert [w.name for w in probe.probe.watches] == [
+    assert [w.name for w in probe.probe.layers] == [
         "layers.0.linear1",
         "layers.0.linear2",
         "layers.1.linear1",
@@ -467,16 +490,14 @@ def test_a_diverging_loss_is_an_event(tmp_path):
 # -- failures --------------------------------------------------------------------------------------
 
 
-def test_a_failing_hook_is_logged_once_and_training_goes_on(tmp_path, monkeypatch):
-    import vgtui.probe.probe as probe_module
-
-    def broken(x):
+def test_a_failing_hook_is_logged_once_and_training_goes_on(tmp_path):
+    def broken(output):
         raise RuntimeError("boom")
 
     model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with vgtui.watch(model, log=tmp_path / "run.jsonl", every=1) as probe:
-        monkeypatch.setattr(probe_module, "_first_tensor", broken)
+        probe.probe.hooks.output_tensor = broken  # every hook reads a module's output with it
         for _ in range(3):
             loss = model(torch.randn(4, 3)).pow(2).mean()
             loss.backward()
@@ -490,14 +511,12 @@ def test_a_failing_hook_is_logged_once_and_training_goes_on(tmp_path, monkeypatc
     assert log.snapshots == [] and log.end.reason == "done"
 
 
-def test_a_failing_snapshot_is_logged_once_and_training_goes_on(tmp_path, monkeypatch):
-    import vgtui.probe.probe as probe_module
-
+def test_a_failing_snapshot_is_logged_once_and_training_goes_on(tmp_path):
     model = nn.Linear(3, 1)
     with vgtui.watch(model, log=tmp_path / "run.jsonl", every=1) as probe:
         model(torch.randn(2, 3)).sum().backward()
         assert probe.step(1.0) is not None
-        monkeypatch.setattr(probe_module, "summarize_chunked", lambda *a: 1 / 0)
+        probe.probe.summarize = lambda *a: 1 / 0
         for _ in range(2):
             model(torch.randn(2, 3)).sum().backward()
             assert probe.step(1.0) is None

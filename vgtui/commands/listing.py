@@ -16,7 +16,7 @@ def print_list(console: Console | None = None) -> None:
     # The datasets' and optimizers' descriptions still live beside their torch code: --list
     # imports torch until they move to a torch-free registry (issue 17, stream B-core).
     from vgtui.trainer.data import DESCRIPTIONS as DATASETS
-    from vgtui.trainer.trainer import OPTIMIZER_DESCRIPTIONS
+    from vgtui.trainer.optim import OPTIMIZER_DESCRIPTIONS
 
     console = console or Console(highlight=False)
     sections = [

@@ -1,2 +1,2 @@
 """Statistics of any ``nn.Module`` (torch): discovery, hooks, statistics, the probe, the
-distributed reduction and ``watch()``. Never imports Textual."""
+distributed reduction, ``watch()`` and its record sink. Never imports Textual."""

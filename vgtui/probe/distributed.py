@@ -24,8 +24,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from vgtui.probe.probe import summarize_chunked
-from vgtui.probe.stats import DEAD, SAT, Segment, nice_ceil
+from vgtui.probe.stats import DEAD, SAT, Segment, summarize_chunked, value_range
 
 Key = tuple[str, int]
 
@@ -39,14 +38,6 @@ def world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
-
-
-def shared_range(vmin: float, vmax: float, segment: Segment) -> tuple[float, float]:
-    """The histogram range `stats.summarize_many` picks for values in [vmin, vmax]."""
-    span = nice_ceil(max(abs(vmin), abs(vmax)) if math.isfinite(vmin) else 0.0)
-    lo = -span if math.isinf(segment.lo) else segment.lo
-    hi = span if math.isinf(segment.hi) else max(segment.hi, lo + 1e-12)
-    return lo, hi
 
 
 def _extremes(tensors: list[torch.Tensor]) -> list[tuple[float, float]]:
@@ -159,7 +150,7 @@ class RankReducer:
         try:
             shared = []
             for key, seg in zip(keys, segments, strict=True):
-                lo, hi = shared_range(*bounds[key], seg)
+                lo, hi = value_range(seg, *bounds[key])  # what one process would pick
                 shared.append(Segment(lo, hi, seg.sat_lo, seg.sat_hi))
             floats, counts = summarize_chunked(tensors, shared, bins)
             payload["rows"] = {
@@ -184,4 +175,4 @@ class RankReducer:
         return rows
 
 
-__all__ = ["RankFailure", "RankReducer", "combine", "shared_range", "world"]
+__all__ = ["RankFailure", "RankReducer", "combine", "world"]

@@ -4,10 +4,9 @@
 together, so a snapshot of any number of layers costs a fixed couple of dozen kernel launches
 per group rather than a dozen per layer. Everything a row needs, its histogram range included,
 is computed on the device, and all groups cross to the host in **one** transfer of
-O(layers x bins) numbers: no host synchronisation inside a snapshot but the last one.
-(`torch.compile` of the device part was measured against this eager path, `vgtui bench --only
-compile`: it saved 7-16% on the 10x64 MLP and 20-40% on the 10x1024 one, for a first call of
-2-8 s per process and model shape, which a run restarted with each new config never earns back.)
+O(layers x bins) numbers: no host synchronisation inside a snapshot but the last one. The
+device part stays eager: `torch.compile` of it costs a first call per process and model shape that
+a run restarted with each new config never earns back (`vgtui bench --only compile` measures it).
 
 Rows that the device path cannot place, those with NaN or infinite values (a diverging run) or
 with values above a fixed ``hi`` (never an activation's: its range bounds its values), are
@@ -18,6 +17,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -29,6 +29,7 @@ INF = math.inf
 N_FLOATS = 6  # mean, std, min, max, lo, hi: what `unpack` reads
 SAT, DEAD = 6, 7  # the two rule columns that follow them
 N_EXTRA = 3  # below, above, nonfinite follow the bin counts
+CHUNK = 1 << 22  # values summarised per pass by `summarize_chunked`: bounds the temporaries
 
 
 class Segment(NamedTuple):
@@ -75,7 +76,14 @@ def _range(segment: Segment, span: float) -> tuple[float, float]:
     return lo, hi
 
 
+def value_range(segment: Segment, vmin: float, vmax: float) -> tuple[float, float]:
+    """The histogram range `summarize_many` picks for finite values in [vmin, vmax] (``vmin``
+    not finite: no finite value)."""
+    return _range(segment, nice_ceil(max(abs(vmin), abs(vmax)) if math.isfinite(vmin) else 0.0))
+
+
 Rows = tuple[list[list[float]], list[list[int]]]
+Summarize = Callable[[list[torch.Tensor], list[Segment], int], Rows]  # `summarize_chunked`
 
 
 def summarize_many(tensors: list[torch.Tensor], segments: list[Segment], bins: int) -> Rows:
@@ -210,7 +218,8 @@ def _device_rows(
     mins, maxs, sums = flat.amin(dim=1), flat.amax(dim=1), flat.sum(dim=1)
     squares = torch.sub(flat, sums[:, None], alpha=1 / plan.size).square_().sum(dim=1)
     cols = [mins, maxs, sums, squares]
-    # Counts as sums of signs: exact, and much faster on CPU than comparisons and boolean sums.
+    # Counts as sums of signs: much faster on CPU than comparisons and boolean sums, and exact
+    # for rows of up to 2^24 values (float32 sums; a larger row's count is rounded like a float).
     if segment.sat_rule:  # saturated: moved by clamping to [sat_lo, sat_hi]
         inside = flat.clamp(segment.sat_lo, segment.sat_hi)
         cols.append(inside.sub_(flat).abs_().sign_().sum(dim=1))
@@ -234,9 +243,9 @@ def _device_rows(
 
 
 def count_slots(slot: torch.Tensor, size: int, sync_free: bool) -> torch.Tensor:
-    """How many of ``slot`` (integers in [0, size)) fall in each slot. `torch.bincount` is twice
-    as fast on the CPU, but on a GPU it reads the slots' extremes back to the host (to size its
-    output): there, accumulate into a fixed-size tensor instead."""
+    """How many of ``slot`` (integers in [0, size)) fall in each slot. `torch.bincount` is faster
+    on the CPU, but on a GPU it reads the slots' extremes back to the host (to size its output):
+    there, accumulate into a fixed-size tensor instead."""
     if not sync_free:
         return torch.bincount(slot, minlength=size)
     ones = torch.ones((), dtype=torch.float64, device=slot.device).expand(slot.numel())
@@ -245,7 +254,7 @@ def count_slots(slot: torch.Tensor, size: int, sync_free: bool) -> torch.Tensor:
 
 def _count_above(x: torch.Tensor, threshold: torch.Tensor | float) -> torch.Tensor:
     """Per row, how many values exceed ``threshold`` (relu/sign/sum: much faster on CPU than a
-    comparison and a boolean sum; exact, since the counts are far below 2^24)."""
+    comparison and a boolean sum; exact for rows of up to 2^24 values, as in `_device_rows`)."""
     return (x - threshold).relu_().sign_().sum(dim=1)
 
 
@@ -274,10 +283,7 @@ def _summarize_exact(x: torch.Tensor, segment: Segment, bins: int) -> Rows:
     maxs = [math.nan if n == size else v for v, n in zip(maxs, nonfinite, strict=True)]
     n = [max(size - k, 1) for k in nonfinite]
     means = [s / k for s, k in zip(sums, n, strict=True)]
-    ranges = [
-        _range(segment, nice_ceil(max(abs(vmin), abs(vmax)) if math.isfinite(vmin) else 0.0))
-        for vmin, vmax in zip(mins, maxs, strict=True)
-    ]
+    ranges = [value_range(segment, vmin, vmax) for vmin, vmax in zip(mins, maxs, strict=True)]
     los = [lo for lo, _ in ranges]
     his = [hi for _, hi in ranges]
     lo_t, hi_t, scale_t, mean_t = torch.tensor(
@@ -321,8 +327,27 @@ def _summarize_exact(x: torch.Tensor, segment: Segment, bins: int) -> Rows:
     return floats, counts
 
 
+def summarize_chunked(tensors: list[torch.Tensor], segments: list[Segment], bins: int) -> Rows:
+    """`summarize_many` in chunks of at most `CHUNK` values (bounds the temporary memory); a
+    tensor larger than that is a chunk of its own."""
+    floats: list[list[float]] = []
+    counts: list[list[int]] = []
+    start = 0
+    while start < len(tensors):
+        end, size = start, 0
+        while end < len(tensors) and (end == start or size + tensors[end].numel() <= CHUNK):
+            size += tensors[end].numel()
+            end += 1
+        f, c = summarize_many(tensors[start:end], segments[start:end], bins)
+        floats += f
+        counts += c
+        start = end
+    return floats, counts
+
+
 def summarize(x: torch.Tensor, lo: float, hi: float, bins: int) -> Rows:
-    """`summarize_many` over the rows of ``x`` (a 1-D tensor is one row), all with one range."""
+    """`summarize_many` over the rows of a 2-D ``x`` (any other shape is one row), all with one
+    range."""
     x = x.reshape(1, -1) if x.dim() != 2 else x
     return summarize_many(list(x), [Segment(lo, hi)] * x.shape[0], bins)
 

@@ -31,9 +31,10 @@ file, with its own batch's statistics, when the path holds ``{rank}``).
 ``watch()`` before its first compiled call. Its hooks then stay registered and switch on a flag,
 so dynamo compiles two variants of the forward graph (armed, disarmed) and never recompiles after;
 hooks added to a graph already traced are not run (dynamo does not notice them): such a run gets
-a ``warning`` event and null activations, its gradient norms still right. Measured on the cnn
-example with inductor (CPU, caches off): first compile 19 s bare and 19 s watched, plus 4.8 s for
-the second (armed) variant; steady steps cost the same within this shared machine's noise.
+a ``warning`` event and null activations, its gradient norms still right.
+
+A `Watcher` is the probe (`vgtui.probe.probe`), the pacing policy (`vgtui.core.pacing`) and a
+record sink (`vgtui.probe.sink`: the run log, or nothing).
 """
 
 from __future__ import annotations
@@ -43,33 +44,29 @@ import contextlib
 import fnmatch
 import math
 import numbers
-import os
 import sys
 import time
-import warnings
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from vgtui.core.pacing import AUTO, AUTO_HZ, AUTO_MAX_STEPS, Pacer
-from vgtui.core.records import End, Event, RunHeader, Snapshot
+from vgtui.core.pacing import AUTO, Pacer
+from vgtui.core.records import End, Event, Record, RunHeader, Snapshot
+from vgtui.probe.discover import WatchedLayer, activation_modules, discover
 from vgtui.probe.distributed import RankFailure, RankReducer, world
-from vgtui.probe.probe import Probe, Watch, activation_modules, discover
-from vgtui.runlog.codec import RunLogWriter
-from vgtui.runlog.target import LogTargetError, moved_note, open_run_log
+from vgtui.probe.probe import Probe
+from vgtui.probe.sink import LogArg, open_sink, per_rank
 
 FIELDS = ("accuracy", "lr", "val_loss", "val_accuracy")  # scalars with a field of their own
-AUTO_SHARE = 0.02  # under "auto", snapshots take at most about this share of the wall time
 MAX_NAMES = 12  # names listed in the error for a `layers=` pattern that matches nothing
 
 
 def unwrap(model: nn.Module) -> tuple[nn.Module, bool]:
     """The module to hook under DDP/DataParallel and ``torch.compile`` wrappers, and whether it
-    runs compiled (hooks must then stay registered: see `Probe`)."""
+    runs compiled (hooks must then stay registered: see `vgtui.probe.hooks`)."""
     compiled = False
     while True:
         inner = getattr(model, "_orig_mod", None)  # torch.compile's OptimizedModule
@@ -82,20 +79,20 @@ def unwrap(model: nn.Module) -> tuple[nn.Module, bool]:
     return model, compiled or getattr(model, "_compiled_call_impl", None) is not None
 
 
-def select(watches: list[Watch], layers: str | list[str] | None) -> list[Watch]:
-    """The watches whose names match any of ``layers`` (names or glob patterns)."""
+def select(found: list[WatchedLayer], layers: str | list[str] | None) -> list[WatchedLayer]:
+    """The layers whose names match any of ``layers`` (names or glob patterns)."""
     if layers is None:
-        return watches
+        return found
     patterns = [layers] if isinstance(layers, str) else list(layers)
     if not patterns or not all(isinstance(p, str) for p in patterns):
         raise TypeError(f"layers= takes a name or glob pattern, or a list of them; got {layers!r}")
-    names = [w.name for w in watches]
+    names = [w.name for w in found]
     for pattern in patterns:
         if not fnmatch.filter(names, pattern):
             shown = ", ".join(names[:MAX_NAMES])
             more = f" and {len(names) - MAX_NAMES} more" if len(names) > MAX_NAMES else ""
             raise ValueError(f"layers={pattern!r} matches no layer; the layers are: {shown}{more}")
-    return [w for w in watches if any(fnmatch.fnmatchcase(w.name, p) for p in patterns)]
+    return [w for w in found if any(fnmatch.fnmatchcase(w.name, p) for p in patterns)]
 
 
 def _check_every(every: int | str) -> int | str:
@@ -117,7 +114,7 @@ class Watcher:
     def __init__(
         self,
         model: nn.Module,
-        log: str | os.PathLike[str] | IO[str] | None = None,
+        log: LogArg = None,
         every: int | str = AUTO,
         layers: str | list[str] | None = None,
         bins: int = 40,
@@ -133,20 +130,19 @@ class Watcher:
             raise ValueError(f"bins= takes a number of histogram bins in 1..10000; got {bins!r}")
         self.every = _check_every(every)
         self.model, compiled = unwrap(model)
-        watches = discover(self.model)
-        if not watches:
+        found = discover(self.model)
+        if not found:
             raise ValueError(
                 f"{type(self.model).__name__} has no trainable parameters to watch "
                 "(none with requires_grad=True)"
             )
-        watches = select(watches, layers)
+        chosen = select(found, layers)
         self.optimizer = optimizer
         self.rank, self.world_size = world()
-        per_rank = log is not None and not hasattr(log, "write") and "{rank}" in os.fspath(log)
-        self.reducer = RankReducer() if self.world_size > 1 and not per_rank else None
-        self.writer = self._open(log, per_rank, overwrite)  # before any hook: it may raise
+        self.reducer = RankReducer() if self.world_size > 1 and not per_rank(log) else None
+        self.sink = open_sink(log, self.rank, self.world_size, overwrite)  # before any hook
         self.probe = Probe(
-            watches,
+            chosen,
             bins=bins,
             preact=preact,
             activation_modules=activation_modules(self.model),
@@ -165,10 +161,9 @@ class Watcher:
         )
         self._write(self.header)
         self._started = time.perf_counter()
-        self._pacer = Pacer(self.every)
+        self.pacer = Pacer(self.every)
         self._next_step = 1  # under DDP with "auto": the agreed next snapshot step
         self._last_snapshot = (0, self._started)
-        self._cost: float | None = None  # seconds a snapshot takes (smoothed; not the first)
         self._spent = 0.0  # seconds spent on this snapshot before `_snapshot`
         self._handle: Any = None
         self._read = False  # the gradients of this step were read by the optimizer hook
@@ -183,40 +178,6 @@ class Watcher:
         atexit.register(self._at_exit)  # a script that never closes still ends its log
 
     # -- set-up ----------------------------------------------------------------------------------
-
-    def _open(
-        self, log: str | os.PathLike[str] | IO[str] | None, per_rank: bool, overwrite: bool
-    ) -> RunLogWriter | None:
-        """The run log writer (None where this rank does not write); raises OSError now, naming
-        the path, where it cannot be written (`vgtui.runlog.target`'s rules). Under DDP every
-        rank raises together."""
-        error: OSError | None = None
-        writer = None
-        if log is not None and (self.rank == 0 or per_rank):
-            if hasattr(log, "write"):
-                writer = RunLogWriter(log)  # type: ignore[arg-type]
-            else:
-                path = Path(os.fspath(log).replace("{rank}", str(self.rank)))
-                try:
-                    writer, number = open_run_log(path, overwrite)
-                    if number != 1:
-                        note = moved_note(path, writer.path, "watch(..., overwrite=True)")
-                        warnings.warn(f"vgtui.watch: {note}", UserWarning, stacklevel=4)
-                except LogTargetError as err:  # says the path and why in its own words
-                    error = type(err)(f"vgtui.watch: {err}")
-                except OSError as err:
-                    reason = err.strerror or str(err)
-                    error = OSError(f"vgtui.watch: cannot write the run log {path}: {reason}")
-        if self.world_size > 1:
-            flags = [None] * self.world_size
-            torch.distributed.all_gather_object(flags, error is not None)
-            if error is None and any(flags):
-                if writer is not None:
-                    writer.close()
-                raise OSError("vgtui.watch: another rank cannot write its run log (see its error)")
-        if error is not None:
-            raise error
-        return writer
 
     def _config(self, model: nn.Module, compiled: bool) -> dict[str, Any]:
         first = next(iter(self.probe.params), None)
@@ -266,7 +227,7 @@ class Watcher:
     def _due(self, step: int) -> bool:
         if self.reducer is not None and self.every == AUTO:
             return self._due_ddp(step)
-        return self._pacer.due(step)
+        return self.pacer.due(step)
 
     def _due_ddp(self, step: int) -> bool:
         """Under DDP every rank must agree without talking: "auto" snapshots at the step agreed at
@@ -323,7 +284,7 @@ class Watcher:
         now = time.perf_counter()
         steps = self.step_count - self._last_snapshot[0]
         seconds_per_step = (now - self._last_snapshot[1]) / max(steps, 1)
-        cost = self._cost or 0.0
+        cost = self.pacer.cost or 0.0
         try:
             if self.reducer is not None:
                 self.reducer.begin()
@@ -372,24 +333,22 @@ class Watcher:
             return None
 
     def _paced(self, started: float) -> None:
-        """Under "auto", space the snapshots so that they take at most `AUTO_SHARE` of the time
-        (a big model's snapshot costs more than a twelfth of a second's share). The cost counts
-        arming the hooks, reading the gradients and this snapshot."""
+        """The pacer observes this snapshot's cost: arming the hooks, reading the gradients and
+        the snapshot itself (not the first snapshot's, which pays one-time costs)."""
         done = time.perf_counter()
-        if self._last_snapshot[0] > 0:  # the first snapshot pays one-time costs: not counted
-            cost = done - started + self._spent
-            self._cost = cost if self._cost is None else 0.7 * self._cost + 0.3 * cost
-            self._pacer.period = max(1.0 / AUTO_HZ, self._cost / AUTO_SHARE)
+        if self._last_snapshot[0] > 0:
+            self.pacer.observe(done - started + self._spent)
         self._last_snapshot = (self.step_count, done)
 
     def _agree(self, loss: float | None) -> float | None:
-        """After the reduction: the ranks' mean loss, and the next "auto" snapshot step (from the
-        slowest rank's step time and snapshot cost, so that every rank computes the same)."""
+        """After the reduction: the ranks' mean loss, and the next "auto" snapshot step (the
+        pacer's, from the slowest rank's step time and the costliest snapshot, so that every rank
+        computes the same)."""
         extras = self.reducer.extras
         slowest = max(e[-2] for e in extras)
-        period = max(1.0 / AUTO_HZ, max(e[-1] for e in extras) / AUTO_SHARE)
-        gap = math.ceil(period / slowest) if slowest > 0 else 1
-        self._next_step = self.step_count + min(max(gap, 1), AUTO_MAX_STEPS)
+        self._next_step = self.step_count + self.pacer.steps_apart(
+            slowest, max(e[-1] for e in extras)
+        )
         if loss is None:
             return None
         return math.fsum(e[0] for e in extras) / len(extras)
@@ -433,9 +392,8 @@ class Watcher:
         with contextlib.suppress(Exception):  # a log that cannot take the event takes no more
             self._write(Event(self.step_count, kind, message))
 
-    def _write(self, record) -> None:
-        if self.writer is not None and not self.writer.closed:
-            self.writer.write(record)
+    def _write(self, record: Record) -> None:
+        self.sink.write(record)
 
     # -- the end ---------------------------------------------------------------------------------
 
@@ -448,8 +406,7 @@ class Watcher:
         self._disarm()
         self.probe.close()
         self._write(End(self.step_count, reason))
-        if self.writer is not None:
-            self.writer.close()
+        self.sink.close()
 
     def _at_exit(self) -> None:
         """At interpreter exit, a watcher never closed ends its log as the script ended: "error"
@@ -480,7 +437,7 @@ def _lr(optimizer: torch.optim.Optimizer | None) -> float:
 
 def watch(
     model: nn.Module,
-    log: str | os.PathLike[str] | IO[str] | None = None,
+    log: LogArg = None,
     every: int | str = AUTO,
     layers: str | list[str] | None = None,
     bins: int = 40,
@@ -492,7 +449,8 @@ def watch(
 
     ``log``: the run log path (``{rank}`` in it: one file per rank), an open text file, or None
     (keep only ``.latest``). ``every``: ``"auto"`` (paced for a live view: at most about 12
-    snapshots a second) or a fixed number of steps. ``layers``: names or glob patterns of the
+    snapshots a second, fewer where they would take more than `AUTO_SHARE` of the time:
+    `vgtui.core.pacing`) or a fixed number of steps. ``layers``: names or glob patterns of the
     modules to watch (default: every module that owns trainable parameters). ``optimizer``: also
     report its learning rate and each parameter's update-to-weight ratio. ``preact``: also
     summarise the input of each folded activation. ``overwrite``: replace an earlier run's log at

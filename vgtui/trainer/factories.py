@@ -12,8 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from vgtui.core.activations import KINDS as ACTIVATION_KINDS
-from vgtui.core.activations import Activation, parse_activation
+from vgtui.core.activations import Activation
 from vgtui.core.initializers import Initializer
 
 
@@ -46,33 +45,9 @@ ACTIVATION_MODULES: dict[str, Callable[[float | None], nn.Module]] = {
     "identity": lambda p: nn.Identity(),
 }
 
-# Activation modules that the probe recognises in a user's model, by type.
-MODULE_ACTIVATIONS: dict[type[nn.Module], str] = {
-    nn.Sigmoid: "sigmoid",
-    nn.Tanh: "tanh",
-    nn.ReLU: "relu",
-    nn.ReLU6: "relu",
-    nn.LeakyReLU: "leaky_relu",
-    nn.ELU: "elu",
-    nn.SELU: "selu",
-    nn.GELU: "gelu",
-    nn.SiLU: "silu",
-    nn.Softsign: "softsign",
-}
-
 
 def make_activation(act: Activation) -> nn.Module:
     return ACTIVATION_MODULES[act.name](act.param)
-
-
-def activation_of(module: nn.Module) -> Activation | None:
-    """The registry's view of a torch activation module, or None for an unknown one."""
-    name = MODULE_ACTIVATIONS.get(type(module))
-    if name is None:
-        return None
-    param = getattr(module, "negative_slope", None) or getattr(module, "alpha", None)
-    has_param = param is not None and ACTIVATION_KINDS[name].param_name
-    return parse_activation(f"{name}:{param}" if has_param else name)
 
 
 def _lecun(w: torch.Tensor, p: float | None) -> None:

@@ -23,59 +23,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from vgtui.core.config import RunConfig
-from vgtui.core.errors import ConfigError
 from vgtui.core.pacing import AUTO_HZ, Pacer
 from vgtui.core.records import End, Event, Record, RunHeader, Snapshot
-from vgtui.probe.probe import Probe, Watch
+from vgtui.probe.discover import WatchedLayer
+from vgtui.probe.probe import Probe
 from vgtui.trainer.data import Dataset, load_dataset
+from vgtui.trainer.devices import resolve_device
 from vgtui.trainer.model import build_model
+from vgtui.trainer.optim import make_optimizer
 
 VAL_LIMIT = 2000  # validation samples evaluated per validation
 VAL_EVERY = 100  # validation at the first snapshot past each multiple of this (and steps 1, last)
 VAL_PERIOD_S = 0.5  # ... and under every="auto", at most once in this many training seconds
-STATS_SHARE = 0.02  # under every="auto", the most of the training time that snapshots take
-MAX_PERIOD_S = 5.0  # ... though one comes at least this often
 CHECKPOINT_S = 5.0  # training seconds between the checkpoints a divergence is replayed from
-
-
-def available_devices() -> list[str]:
-    """The devices this machine can train on: cpu, each cuda:N, mps."""
-    cudas = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    found = ["cpu"] + [f"cuda:{i}" for i in range(cudas)]
-    mps = getattr(torch.backends, "mps", None)
-    return found + (["mps"] if mps is not None and mps.is_available() else [])
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu; a device this machine lacks is a ConfigError that
-    names the ones it has."""
-    have = available_devices()
-    if name == "auto":
-        return torch.device(next((d for d in have if d != "cpu"), "cpu").split(":")[0])
-    wanted = "cuda:0" if name == "cuda" else name
-    if wanted not in have:
-        raise ConfigError("device", name, "a device this machine has: auto, " + ", ".join(have))
-    return torch.device(name)
-
-
-def make_optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
-    lr, wd, mom = config.lr, config.weight_decay, config.momentum
-    name = config.optimizer
-    if name in ("sgd", "momentum", "nesterov"):
-        return torch.optim.SGD(
-            params,
-            lr=lr,
-            weight_decay=wd,
-            momentum=0.0 if name == "sgd" else mom,
-            nesterov=name == "nesterov",
-        )
-    cls = {
-        "adam": torch.optim.Adam,
-        "adamw": torch.optim.AdamW,
-        "rmsprop": torch.optim.RMSprop,
-        "adagrad": torch.optim.Adagrad,
-    }[name]
-    return cls(params, lr=lr, weight_decay=wd)
 
 
 def loss_of(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -113,7 +73,6 @@ class Trainer:
         self.config = config
         # Pacing and checkpoints follow the training's own time (`elapsed`), not the wall clock.
         self.pacer = Pacer(config.every, hz=snapshot_hz, clock=lambda: self.elapsed)
-        self.min_period = self.pacer.period
         self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -125,12 +84,12 @@ class Trainer:
         self.optimizer = (
             None if config.forward_only else make_optimizer(config, self.model.parameters())
         )
-        watches = [
-            Watch(f"layer{i + 1}", b.linear, b.act, self.model.activation)
+        layers = [
+            WatchedLayer(f"layer{i + 1}", b.linear, b.act, self.model.activation)
             for i, b in enumerate(self.model.blocks)
         ]
-        watches.append(Watch("output", self.model.head, self.model.head))
-        self.probe = Probe(watches, bins=config.bins, preact=config.preact)
+        layers.append(WatchedLayer("output", self.model.head, self.model.head))
+        self.probe = Probe(layers, bins=config.bins, preact=config.preact)
         # Only these modules behave differently in evaluation; toggling just them is much cheaper
         # than model.eval()/train(), which walks every module.
         self.mode_modules = [
@@ -145,7 +104,6 @@ class Trainer:
         self.loss_sum = torch.zeros((), device=self.device)  # non-finite once a loss has been
         self.validated = (0, -math.inf)  # the step and training time of the last validation
         self.step_s: float | None = None  # a plain step's seconds, a moving average
-        self.snapshot_cost: float | None = None  # a snapshot's extra seconds, a moving average
         self.checkpoint = self.save()
         self.header = RunHeader(
             config={**config.to_dict(), "device": str(self.device)},
@@ -233,7 +191,9 @@ class Trainer:
         took = time.perf_counter() - started
         self.elapsed += took
         if self.pacer.auto and step > 1:  # step 1 pays torch's one-time set-up
-            self.pace(took - (self.step_s or 0.0))
+            # A snapshot's cost: this step's time less a plain step's (the whole step while no
+            # plain step has been timed, which errs on the side of training).
+            self.pacer.observe(took - (self.step_s or 0.0))
         snapshot = Snapshot(
             step=step,
             loss=loss_value,
@@ -245,17 +205,6 @@ class Trainer:
             val_accuracy=val_acc,
         )
         return [snapshot]
-
-    def pace(self, cost: float) -> None:
-        """Under "auto": space snapshots so that they take at most `STATS_SHARE` of the time.
-
-        ``cost``: this snapshot step's time less a plain step's (the whole step while no plain
-        step has been timed, which errs on the side of training).
-        """
-        if self.snapshot_cost is not None:
-            cost = 0.8 * self.snapshot_cost + 0.2 * cost
-        self.snapshot_cost = cost
-        self.pacer.period = min(max(self.min_period, cost / STATS_SHARE), MAX_PERIOD_S)
 
     def validation_due(self, step: int) -> bool:
         last_step, last_time = self.validated
@@ -333,8 +282,8 @@ class Trainer:
             self.model(x)
         layers = self.probe.collect()
         where = "the loss"
-        for layer, watch in zip(layers, self.probe.watches, strict=True):
-            if not torch.isfinite(watch.layer.weight).all():
+        for layer, watched in zip(layers, self.probe.layers, strict=True):
+            if not torch.isfinite(watched.layer.weight).all():
                 where = f"{layer.name} (weights)"
                 break
             if layer.act.hist.nonfinite:
@@ -355,17 +304,6 @@ class Trainer:
         )
         event = Event(step, "diverged", f"{what}; first non-finite values in {where}")
         return [snapshot, event, self.stop("diverged")]
-
-
-OPTIMIZER_DESCRIPTIONS = {
-    "sgd": "plain stochastic gradient descent: the update is lr x gradient",
-    "momentum": "SGD with momentum (--momentum, 0.9 by default)",
-    "nesterov": "SGD with Nesterov momentum",
-    "adam": "Adam: per-weight step sizes from running gradient moments (hides vanishing)",
-    "adamw": "Adam with decoupled weight decay",
-    "rmsprop": "RMSprop: divides by a running RMS of the gradient",
-    "adagrad": "Adagrad: divides by the root of the summed squared gradients",
-}
 
 
 def run(config: RunConfig, trainer: Trainer | None = None):
